@@ -1,0 +1,41 @@
+# voiceagents: `make run` serves the product, `make test` runs the whole suite.
+# Both start from nothing: they create .venv, install the locked dependencies, and make sure
+# PostgreSQL (with pgvector) and Redis run on loopback (scripts/ensure_services.sh).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: install services migrate run test bench lint demo clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+services:
+	@bash scripts/ensure_services.sh
+
+migrate: install services
+	@bash scripts/migrate.sh
+
+run: install services
+	@bash scripts/run.sh
+
+test: install services
+	@bash scripts/test.sh
+
+bench: install services
+	@bash scripts/bench.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var

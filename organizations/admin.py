@@ -1,0 +1,181 @@
+"""Admin for tenancy and identity.
+
+On the main host (platform_admin) superusers manage every organization and user. On an
+organization's domain (the default site) owners manage that organization's members and admins
+its API keys; nothing of other organizations is listed."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import connection
+
+from organizations import services
+from organizations.admin_mixins import RoleAdminMixin
+from organizations.admin_site import platform_admin
+from organizations.models import ApiKey, Domain, Invitation, Membership, Organization, Role, User
+from voiceagents.exceptions import ApplicationError
+
+# --- platform admin (public schema, superusers) ------------------------------------------------
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization, site=platform_admin)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "schema_name", "industry", "timezone", "created_at"]
+    search_fields = ["name", "slug", "schema_name"]
+    list_filter = ["industry"]
+    readonly_fields = ["schema_name", "created_at", "updated_at"]
+    inlines = [DomainInline, MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "slug"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # New organizations go through the service: schema, domain and rows in one transaction.
+        created = services.organization_create(
+            name=obj.name,
+            slug=obj.slug or None,
+            industry=obj.industry,
+            timezone_name=obj.timezone,
+        )
+        obj.pk = created.pk
+        obj.schema_name = created.schema_name
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        # The service already made the primary domain; skip an empty inline row for it.
+        super().save_formset(request, form, formset, change)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None or not obj.is_public
+
+
+@admin.register(User, site=platform_admin)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_superuser", "is_active", "date_joined"]
+    search_fields = ["email", "full_name"]
+    list_filter = ["is_superuser", "is_active"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name", "external_id")}),
+        ("Platform rights", {"fields": ("is_active", "is_staff", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    filter_horizontal: list[str] = []
+    inlines = [MembershipInline]
+
+
+@admin.register(ApiKey, site=platform_admin)
+class PlatformApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "organization", "role", "created_at", "last_used_at",
+                    "revoked_at"]
+    list_filter = ["role", "organization"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at", "created_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # keys are created where their secret can be shown once: API or org admin
+
+
+@admin.register(Invitation, site=platform_admin)
+class PlatformInvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["organization", "role"]
+    readonly_fields = ["token_hash"]
+
+
+# --- tenant admin (an organization's own domain) -----------------------------------------------
+
+
+class CurrentOrganizationMixin(RoleAdminMixin):
+    """Rows of the public schema filtered to the organization whose domain we are on."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(organization_id=connection.tenant.pk)
+
+
+@admin.register(Membership)
+class MembershipAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
+    change_role = Role.OWNER
+    list_display = ["user", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "user__full_name"]
+    fields = ["user_email", "role"]
+    readonly_fields = ["user_email"]
+
+    @admin.display(description="User")
+    def user_email(self, obj):
+        return obj.user.email if obj and obj.pk else "-"
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False  # people join by invitation (API) so they prove they own the address
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.member_update(membership=obj, role=obj.role)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+
+    def delete_model(self, request, obj):
+        try:
+            services.member_remove(membership=obj)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
+    list_display = ["name", "prefix", "role", "created_by", "created_at", "last_used_at",
+                    "expires_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["name", "prefix"]
+    fields = ["name", "role", "expires_at", "prefix", "created_by", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_by", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "role", "expires_at"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        key, raw = services.api_key_create(
+            organization=connection.tenant,
+            name=obj.name,
+            role=obj.role,
+            created_by=request.user,
+            expires_at=obj.expires_at,
+        )
+        obj.pk = key.pk
+        obj._state.adding = False
+        self.message_user(
+            request,
+            f"API key created. Copy it now, it will not be shown again: {raw}",
+            level=messages.WARNING,
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead, so the audit trail keeps the key
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(api_key=key)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.")

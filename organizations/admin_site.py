@@ -1,0 +1,78 @@
+"""Admin sites.
+
+- ``platform_admin`` on the main host: superusers manage organizations and users.
+- The default admin site on each organization's own domain: members of that organization see
+  its data, with rights from their role (organizations.admin_mixins). Tenant tables do not
+  exist in the public schema, so tenant models are only registered on the tenant site.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.admin import AdminSite
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.db import connection
+
+
+def membership_role(user, tenant=None) -> str | None:
+    """The user's role in the organization whose schema is active (None when not a member).
+    Cached on the user object for the request."""
+    from organizations.models import Membership, Role
+
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    tenant = tenant if tenant is not None else getattr(connection, "tenant", None)
+    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
+        return None
+    cache = user.__dict__.setdefault("_role_cache", {})
+    if tenant.pk not in cache:
+        if user.is_superuser:
+            cache[tenant.pk] = Role.OWNER
+        else:
+            cache[tenant.pk] = (
+                Membership.objects.filter(user=user, organization_id=tenant.pk)
+                .values_list("role", flat=True)
+                .first()
+            )
+    return cache[tenant.pk]
+
+
+class TenantAdminAuthenticationForm(AdminAuthenticationForm):
+    """Admin login on an organization's domain is granted by membership, not is_staff."""
+
+    def confirm_login_allowed(self, user) -> None:
+        if not user.is_active or membership_role(user) is None:
+            raise forms.ValidationError(
+                "This account is not a member of this organization. "
+                "Log in at your own organization's address.",
+                code="invalid_login",
+            )
+
+
+class TenantAdminSite(AdminSite):
+    site_header = "voiceagents"
+    site_title = "voiceagents"
+    index_title = "Organization administration"
+    login_form = TenantAdminAuthenticationForm
+
+    def has_permission(self, request) -> bool:
+        return membership_role(request.user) is not None
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None and not tenant.is_public:
+            context["site_header"] = f"{tenant.name} · voiceagents"
+        return context
+
+
+class PlatformAdminSite(AdminSite):
+    site_header = "voiceagents platform"
+    site_title = "voiceagents platform"
+    index_title = "Platform administration"
+
+    def has_permission(self, request) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+
+platform_admin = PlatformAdminSite(name="platform_admin")

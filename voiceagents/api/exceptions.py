@@ -1,0 +1,116 @@
+"""One error shape for every API failure:
+
+    {"error": {"code": "not_found", "message": "...", "details": {...}, "request_id": "..."}}
+
+DRF exceptions, Django's Http404/PermissionDenied, our ApplicationError and unexpected crashes
+all pass through here (crashes via the JSON handler500 for /api/ paths)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from voiceagents.exceptions import ApplicationError
+
+logger = structlog.get_logger(__name__)
+
+_DRF_CODES = {
+    drf_exceptions.ValidationError: "validation_error",
+    drf_exceptions.ParseError: "parse_error",
+    drf_exceptions.AuthenticationFailed: "authentication_failed",
+    drf_exceptions.NotAuthenticated: "not_authenticated",
+    drf_exceptions.PermissionDenied: "permission_denied",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.NotAcceptable: "not_acceptable",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.Throttled: "throttled",
+}
+
+
+def error_body(
+    *, code: str, message: str, details: dict[str, Any] | None, request_id: str | None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details or {},
+            "request_id": request_id,
+        }
+    }
+
+
+def _request_id(request: HttpRequest | None) -> str | None:
+    return getattr(request, "request_id", None) if request is not None else None
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF ErrorDetail trees -> plain lists/dicts of strings."""
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request = context.get("request")
+    request_id = _request_id(request)
+    headers: dict[str, str] = {}
+
+    if isinstance(exc, ApplicationError):
+        return Response(
+            error_body(code=exc.code, message=exc.message, details=exc.details,
+                       request_id=request_id),
+            status=exc.status,
+        )
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    if not isinstance(exc, drf_exceptions.APIException):
+        return None  # a crash: Django's handler500 renders it (JSON under /api/) and logs it
+
+    code = next(
+        (name for cls, name in _DRF_CODES.items() if isinstance(exc, cls)),
+        exc.default_code if isinstance(exc.default_code, str) else "error",
+    )
+    if isinstance(exc, drf_exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, list):
+            detail = {"non_field_errors": detail}
+        details = {"fields": _flatten(detail)}
+        message = "Some fields are not valid: " + ", ".join(sorted(details["fields"])) + "."
+    else:
+        details = {}
+        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail
+        if isinstance(exc.detail, (dict, list)):
+            details = {"detail": _flatten(exc.detail)}
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+        retry_after = max(1, int(exc.wait + 0.999))
+        headers["Retry-After"] = str(retry_after)
+        details["retry_after_seconds"] = retry_after
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    response = Response(
+        error_body(code=code, message=message, details=details, request_id=request_id),
+        status=exc.status_code,
+        headers=headers,
+    )
+    return response
+
+
+def json_error_response(
+    request: HttpRequest, *, status: int, code: str, message: str
+) -> JsonResponse:
+    return JsonResponse(
+        error_body(code=code, message=message, details={}, request_id=_request_id(request)),
+        status=status,
+    )

@@ -1,0 +1,13 @@
+"""The Celery app. Tenant-aware: a task sent while a tenant schema is active carries the schema
+in its headers, and the worker switches to it before running the task (tenant-schemas-celery),
+so task code never selects a schema by hand."""
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceagents.settings")
+
+app = TenantAwareCeleryApp("voiceagents")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,3 @@
+"""WebSocket routes. Apps append their consumers here (the media streams live in calls)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,258 @@
+"""Django settings for voiceagents. Every value comes from the environment through
+voiceagents.env with a working default; `.env.example` documents each knob."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from voiceagents.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    load_dotenv,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env")
+
+# --- core ----------------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-change-me-" + "x" * 32)
+BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", [f"http://*.{BASE_DOMAIN}:8000", f"http://{BASE_DOMAIN}:8000"]
+)
+# The URL carriers reach us at; webhook URLs are built from it and signatures are checked
+# against it (behind a proxy, the request's own host is not what the carrier signed).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+
+# --- apps: which live in the public schema, which in each organization's -------------------------
+# Decided once (docs/decisions.md): identity, tenancy, credentials and platform machinery are
+# shared; every product table an organization owns is per tenant.
+SHARED_APPS = [
+    "django_tenants",
+    "daphne",
+    "organizations",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "organizations.apps.TenantAdminConfig",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "import_export",
+    "channels",
+]
+TENANT_APPS = [
+    "agents",
+    "calls",
+    "knowledge",
+    "integrations",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "organizations.Organization"
+TENANT_DOMAIN_MODEL = "organizations.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "voiceagents.urls_public"
+ROOT_URLCONF = "voiceagents.urls_tenant"
+# An unknown host is served as the public site rather than a bare 404, so the landing page,
+# health checks and the API answer on any hostname (credentials pick the tenant there).
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
+TENANT_LIMIT_SET_CALLS = True
+
+AUTH_USER_MODEL = "organizations.User"
+
+MIDDLEWARE = [
+    "voiceagents.middleware.RequestContextMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "voiceagents.middleware.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "voiceagents.wsgi.application"
+ASGI_APPLICATION = "voiceagents.asgi.application"
+
+# --- database --------------------------------------------------------------------------------
+_db = database_from_url(env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/voiceagents"))
+DATABASES = {
+    "default": {
+        "ENGINE": "django_tenants.postgresql_backend",
+        **_db,
+        # psycopg's pool rather than CONN_MAX_AGE: under ASGI each sync view may run on another
+        # thread, and Django's docs advise a pool over persistent connections there.
+        # django-tenants re-issues SET search_path whenever a connection is (re)opened.
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {
+            "pool": {
+                "min_size": env_int("DB_POOL_MIN", 1),
+                "max_size": env_int("DB_POOL_MAX", 20),
+                "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+            }
+        }
+        if env_bool("DB_POOL", True)
+        else {},
+        "TEST": {"NAME": env_str("TEST_DATABASE_NAME", f"test_{_db['NAME']}")},
+    }
+}
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, Channels layer, Celery broker ---------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "va"),
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [env_str("CHANNELS_REDIS_URL", REDIS_URL)],
+            "prefix": env_str("CHANNELS_PREFIX", "va:ch"),
+        },
+    }
+}
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- auth and API ------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SUPABASE_URL = env_str("SUPABASE_URL", "")
+SUPABASE_JWT_SECRET = env_str("SUPABASE_JWT_SECRET", "")
+SUPABASE_JWKS_URL = env_str(
+    "SUPABASE_JWKS_URL", f"{SUPABASE_URL}/auth/v1/.well-known/jwks.json" if SUPABASE_URL else ""
+)
+SUPABASE_JWT_AUDIENCE = env_str("SUPABASE_JWT_AUDIENCE", "authenticated")
+SUPABASE_JWT_ISSUER = env_str("SUPABASE_JWT_ISSUER", "")
+API_KEY_PREFIX = env_str("API_KEY_PREFIX", "va_live_")
+INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "organizations.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "voiceagents.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "voiceagents.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "organizations.throttling.CredentialRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "credential": env_str("API_RATE_LIMIT", "600/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "voiceagents API",
+    "DESCRIPTION": "Build, run and observe AI phone agents. Every error answers "
+    '`{"error": {"code", "message", "details", "request_id"}}`.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+# --- i18n, static --------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# whitenoise serves static files from daphne itself: one process, no extra web server.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "media/"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "voiceagents <no-reply@localhost>")
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
+
+# --- providers ---------------------------------------------------------------------------------
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "")
+GEMINI_API_KEY = env_str("GEMINI_API_KEY", "")
+GEMINI_BASE_URL = env_str("GEMINI_BASE_URL", "")
+HUME_API_KEY = env_str("HUME_API_KEY", "")
+HUME_CONFIG_ID = env_str("HUME_CONFIG_ID", "")
+HUME_BASE_URL = env_str("HUME_BASE_URL", "")
+TWILIO_ACCOUNT_ID = env_str("TWILIO_ACCOUNT_ID", env_str("TWILIO_ACCOUNT_SID", ""))
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com")
+PLIVO_AUTH_ID = env_str("PLIVO_AUTH_ID", "")
+PLIVO_AUTH_TOKEN = env_str("PLIVO_AUTH_TOKEN", "")
+PLIVO_API_BASE_URL = env_str("PLIVO_API_BASE_URL", "https://api.plivo.com")
+
+# --- logging -------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "json")  # json | console
+LOGGING_CONFIG = None  # voiceagents.logging configures structlog + stdlib once, below.
+
+from voiceagents.logging import configure_logging  # noqa: E402
+
+configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)

@@ -1,0 +1,7 @@
+"""Every /api/v1/ route. Each app contributes its own api/urls.py."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("organizations.api.urls")),
+]

@@ -1,0 +1,17 @@
+"""URLs of the public schema (the main host): the landing page, the platform admin for
+superusers (organizations, users), and the shared API/health routes."""
+
+from django.urls import path
+
+from organizations.admin_site import platform_admin
+from voiceagents import views
+from voiceagents.urls_common import urlpatterns as common
+
+handler404 = "voiceagents.views.handler404"
+handler500 = "voiceagents.views.handler500"
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("admin/", platform_admin.urls),
+    *common,
+]
