@@ -32,6 +32,37 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_redis_cache():
+    """Tests use their own Redis database for the cache (throttle counters, cached configs), so
+    they neither see a dev server's entries nor leave theirs behind."""
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    location = settings_redis_db(15)
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": location,
+                "KEY_PREFIX": "va-test",
+                "KEY_FUNCTION": "django_tenants.cache.make_key",
+                "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+            }
+        }
+    ):
+        cache.clear()
+        yield
+        cache.clear()
+
+
+def settings_redis_db(db: int) -> str:
+    from django.conf import settings
+
+    base = settings.REDIS_URL.rsplit("/", 1)[0]
+    return f"{base}/{db}"
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_each_test() -> Iterator[None]:
     yield
@@ -64,3 +95,75 @@ def api_client() -> APIClient:
 def public_schema():
     with schema_context("public"):
         yield
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+JWT_SECRET = "test-supabase-jwt-secret-of-sufficient-length"
+
+
+@pytest.fixture
+def make_member(db):
+    """make_member(org, role) -> a user with that role in org."""
+    from organizations.models import Membership
+    from tests.organizations.factories import UserFactory
+
+    def make(org, role="member", **user_fields):
+        user = UserFactory(**user_fields)
+        Membership.objects.create(user=user, organization=org, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_api_key(db):
+    """make_api_key(org, role) -> the raw key."""
+    from organizations.services import api_key_create
+
+    def make(org, role="owner", **kwargs):
+        _key, raw = api_key_create(organization=org, name=f"{role} key", role=role, **kwargs)
+        return raw
+
+    return make
+
+
+@pytest.fixture
+def make_jwt(settings):
+    """make_jwt(user, org=None, **claims) -> an HS256 Supabase-style access token."""
+    import time
+
+    import jwt as pyjwt
+
+    settings.SUPABASE_JWT_SECRET = JWT_SECRET
+
+    def make(user, org=None, *, expires_in=3600, secret=JWT_SECRET, **claims):
+        payload = {
+            "sub": user.external_id or f"sub-{user.pk}",
+            "email": user.email,
+            "aud": "authenticated",
+            "role": "authenticated",
+            "exp": int(time.time()) + expires_in,
+            "iat": int(time.time()),
+        }
+        if org is not None:
+            payload["app_metadata"] = {"org_id": org.pk}
+        payload.update(claims)
+        return pyjwt.encode(payload, secret, algorithm="HS256")
+
+    return make
+
+
+@pytest.fixture
+def bearer():
+    """bearer(token, host=None) -> an APIClient sending that credential (to that host)."""
+
+    def make(token, host=None):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        if host:
+            client.defaults["SERVER_NAME"] = host
+            client.defaults["HTTP_HOST"] = host
+        return client
+
+    return make

@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from organizations.api import views
+
+router = SimpleRouter()
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+
+urlpatterns = [
+    path("invitations/accept/", views.InvitationAcceptView.as_view(), name="invitation-accept"),
+    *router.urls,
+]

@@ -1,0 +1,132 @@
+"""The API's base classes. They resolve the organization and the caller's role once, before
+any view code runs, and own the tenant's queryset, so forgetting the tenant is hard.
+
+Tenant selection for the API (the HTTP half is django-tenants' middleware, by host):
+- on the main host, the credential selects the organization (an API key's own, a JWT's
+  ``org_id``), and its schema is activated for the rest of the request;
+- on an organization's domain, the credential must belong to that organization; one of
+  another organization is refused with 403 before any tenant data is touched, whatever the
+  URL, so the answer never reveals whether a row exists.
+Role checks then compare the caller's role with what the view declares.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import connection
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from organizations.authentication import Credential
+from organizations.models import Membership, Organization, Role
+
+_OTHER_ORG = "This credential is not valid for this organization."
+
+
+def resolve_organization(request: Request) -> tuple[Organization | None, str | None]:
+    """The organization this request acts on and the caller's role in it (None, None when the
+    request names no organization, e.g. a JWT on the main host without an org claim)."""
+    host_tenant = getattr(request, "tenant", None)
+    on_org_domain = host_tenant is not None and not host_tenant.is_public
+    credential: Credential | None = request.auth if isinstance(request.auth, Credential) else None
+
+    organization = credential.organization if credential else None
+    if organization is None and on_org_domain:
+        organization = host_tenant
+    if organization is None:
+        return None, None
+    if on_org_domain and organization.pk != host_tenant.pk:
+        raise PermissionDenied(_OTHER_ORG)
+
+    if credential is not None and credential.kind == "api_key":
+        role = credential.role
+    elif request.user.is_superuser:
+        role = Role.OWNER
+    else:
+        role = (
+            Membership.objects.filter(user_id=request.user.pk, organization_id=organization.pk)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role is None:
+            raise PermissionDenied(_OTHER_ORG)
+    return organization, role
+
+
+class HasRole(permissions.BasePermission):
+    """Compares the caller's role with the view's ``required_role(request)``."""
+
+    message = "Your role does not allow this action."
+
+    def has_permission(self, request, view) -> bool:
+        minimum = view.required_role(request)
+        if minimum is None:
+            return True
+        if request.role is None:
+            raise PermissionDenied(
+                "This request names no organization: use an API key, a JWT with an org_id "
+                "claim, or your organization's own domain."
+            )
+        if not Role.at_least(request.role, minimum):
+            self.message = (
+                f"Your role ({request.role}) does not allow this action; it needs {minimum}."
+            )
+            return False
+        return True
+
+
+class OrganizationScopedMixin:
+    """Mixed into every API view. Declare ``read_role``/``write_role`` (and ``action_roles``
+    for workflow actions such as ``{"end": Role.MEMBER}``)."""
+
+    read_role: ClassVar[str | None] = Role.VIEWER
+    write_role: ClassVar[str | None] = Role.ADMIN
+    action_roles: ClassVar[dict[str, str]] = {}
+    permission_classes = [permissions.IsAuthenticated, HasRole]
+
+    def perform_authentication(self, request: Request) -> None:
+        if not request.user or not request.user.is_authenticated:
+            raise NotAuthenticated()
+        organization, role = resolve_organization(request)
+        request.organization = organization
+        request.role = role
+        if organization is not None and connection.schema_name != organization.schema_name:
+            connection.set_tenant(organization)
+        if organization is not None:
+            request.tenant = organization
+
+    def required_role(self, request: Request) -> str | None:
+        action = getattr(self, "action", None)
+        if action in self.action_roles:
+            return self.action_roles[action]
+        if request.method in permissions.SAFE_METHODS:
+            return self.read_role
+        return self.write_role
+
+    @property
+    def organization(self) -> Organization:
+        return self.request.organization
+
+
+class OrganizationAPIView(OrganizationScopedMixin, APIView):
+    """A workflow endpoint (start a call, search a knowledge base...)."""
+
+
+class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
+    """Base for resource viewsets: the queryset is the active tenant schema's, so rows of other
+    organizations cannot be reached by id."""
+
+
+class OrganizationModelViewSet(
+    OrganizationScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]

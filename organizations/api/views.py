@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from organizations import selectors, services
+from organizations.api import schema  # noqa: F401  (registers the auth schemes)
+from organizations.api.base import OrganizationAPIView, OrganizationViewSet
+from organizations.api.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    InvitationAcceptSerializer,
+    InvitationSerializer,
+    MemberAddSerializer,
+    MembershipSerializer,
+    MemberUpdateSerializer,
+    OrganizationCreateSerializer,
+    OrganizationSerializer,
+    OrganizationUpdateSerializer,
+)
+from organizations.models import Organization, Role, User
+
+
+def _person(request) -> User:
+    """The human behind the request; API keys cannot do what only people may."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied("This action needs a user (JWT or session), not an API key.")
+    return request.user
+
+
+class OrganizationViewSet(OrganizationViewSet):
+    serializer_class = OrganizationSerializer
+    queryset = Organization.objects.none()
+    write_role = Role.OWNER
+    action_roles = {
+        "list": None,
+        "create": None,
+        "members": Role.VIEWER,
+        "member_detail": Role.VIEWER,
+    }
+
+    def get_queryset(self):
+        if self.request.organization is not None and not isinstance(self.request.user, User):
+            return Organization.objects.filter(pk=self.request.organization.pk)
+        return selectors.organization_list_for_user(user=self.request.user).order_by("name")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(OrganizationSerializer(page, many=True).data)
+
+    @extend_schema(request=OrganizationCreateSerializer, responses={201: OrganizationSerializer})
+    def create(self, request):
+        user = _person(request)
+        data = OrganizationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        org = services.organization_create(
+            name=values["name"],
+            slug=values.get("slug"),
+            industry=values.get("industry", ""),
+            timezone_name=values.get("timezone", "UTC"),
+            owner=user,
+        )
+        return Response(OrganizationSerializer(org).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
+        return Response(OrganizationSerializer(org).data)
+
+    @extend_schema(request=OrganizationUpdateSerializer, responses=OrganizationSerializer)
+    def partial_update(self, request, pk=None):
+        org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
+        data = OrganizationUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        org = services.organization_update(organization=org, data=dict(data.validated_data))
+        return Response(OrganizationSerializer(org).data)
+
+    @extend_schema(request=MemberAddSerializer, responses={200: MembershipSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request, pk=None):
+        org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.membership_list(organization=org))
+            return self.get_paginated_response(MembershipSerializer(page, many=True).data)
+        self._require_owner(request)
+        data = MemberAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email, role = data.validated_data["email"], data.validated_data["role"]
+        existing = User.objects.filter(email__iexact=email).first()
+        if existing is not None:
+            membership = services.member_add(organization=org, user=existing, role=role)
+            return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        # Unknown people are invited: they prove they own the address by accepting.
+        invitation, _token = services.invitation_create(
+            organization=org, email=email, role=role,
+            invited_by=request.user if isinstance(request.user, User) else None,
+        )
+        return Response(
+            {"invitation": InvitationSerializer(invitation).data}, status=status.HTTP_202_ACCEPTED
+        )
+
+    @extend_schema(request=MemberUpdateSerializer, responses=MembershipSerializer)
+    @action(detail=True, methods=["get", "patch", "delete"],
+            url_path=r"members/(?P<member_id>\d+)")
+    def member_detail(self, request, pk=None, member_id=None):
+        org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
+        membership = selectors.membership_get(organization=org, membership_id=member_id)
+        if request.method == "GET":
+            return Response(MembershipSerializer(membership).data)
+        self._require_owner(request)
+        if request.method == "DELETE":
+            services.member_remove(membership=membership)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = MemberUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.member_update(membership=membership, role=data.validated_data["role"])
+        return Response(MembershipSerializer(membership).data)
+
+    def _require_owner(self, request) -> None:
+        if not Role.at_least(request.role, Role.OWNER):
+            raise PermissionDenied(
+                f"Your role ({request.role}) does not allow this action; it needs owner."
+            )
+
+
+class InvitationAcceptView(OrganizationAPIView):
+    read_role = None
+    write_role = None
+
+    @extend_schema(request=InvitationAcceptSerializer, responses=MembershipSerializer)
+    def post(self, request):
+        data = InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.invitation_accept(
+            token=data.validated_data["token"], user=_person(request)
+        )
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyViewSet(OrganizationViewSet):
+    serializer_class = ApiKeySerializer
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+    action_roles = {}
+
+    def get_queryset(self):
+        return selectors.api_key_list(organization=self.organization)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ApiKeySerializer(page, many=True).data)
+
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
+    def create(self, request):
+        data = ApiKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        role = data.validated_data["role"]
+        if not Role.at_least(request.role, role):
+            raise PermissionDenied(f"You cannot create a key with more rights ({role}) than yours.")
+        creator = request.user if isinstance(request.user, User) else request.user.user
+        key, raw = services.api_key_create(
+            organization=self.organization,
+            name=data.validated_data["name"],
+            role=role,
+            created_by=creator,
+            expires_at=data.validated_data.get("expires_at"),
+        )
+        body = ApiKeySerializer(key).data | {"key": raw}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        key = selectors.api_key_get(organization=self.organization, api_key_id=pk)
+        return Response(ApiKeySerializer(key).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        key = selectors.api_key_get(organization=self.organization, api_key_id=pk)
+        services.api_key_revoke(api_key=key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
