@@ -34,26 +34,26 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_redis_cache():
-    """Tests use their own Redis database for the cache (throttle counters, cached configs), so
-    they neither see a dev server's entries nor leave theirs behind."""
-    from django.core.cache import cache
+    """Tests use their own Redis database and a per-run key prefix for the cache (throttle
+    counters, cached configs), so they neither see a dev server's entries nor another test
+    run's; every entry has a timeout, so nothing piles up."""
+    import os
+
     from django.test import override_settings
 
-    location = settings_redis_db(15)
     with override_settings(
         CACHES={
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": location,
-                "KEY_PREFIX": "va-test",
+                "LOCATION": settings_redis_db(15),
+                "KEY_PREFIX": f"va-test-{os.getpid()}",
                 "KEY_FUNCTION": "django_tenants.cache.make_key",
                 "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+                "TIMEOUT": 600,
             }
         }
     ):
-        cache.clear()
         yield
-        cache.clear()
 
 
 def settings_redis_db(db: int) -> str:

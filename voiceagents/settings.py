@@ -3,6 +3,7 @@ voiceagents.env with a working default; `.env.example` documents each knob."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from voiceagents.env import (
@@ -122,7 +123,9 @@ DATABASES = {
         }
         if env_bool("DB_POOL", True)
         else {},
-        "TEST": {"NAME": env_str("TEST_DATABASE_NAME", f"test_{_db['NAME']}")},
+        # One test database per test run (pid), so concurrent runs on one machine never drop
+        # each other's database; pytest-django removes it when the run ends.
+        "TEST": {"NAME": env_str("TEST_DATABASE_NAME", f"test_{_db['NAME']}_{os.getpid()}")},
     }
 }
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
