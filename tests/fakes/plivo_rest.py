@@ -1,0 +1,321 @@
+"""A loopback fake of Plivo's REST API (``/v1/Account/{auth_id}/...``, JSON bodies).
+
+Serves, with HTTP basic auth checked (401 like Plivo):
+
+- ``POST Call/``: make a call (201, ``request_uuid``); the call is queued until the test calls
+  :meth:`FakePlivoRest.answer`, which gives it its CallUUID, as the real call gets one
+- ``DELETE Call/{call_uuid}/``: hang up a live call (204; 404 if not live)
+- ``DELETE Request/{request_uuid}/``: cancel a call not yet answered (204; 404 otherwise)
+- ``POST Call/{call_uuid}/`` with ``legs``/``aleg_url``: transfer (202)
+- ``POST Message/``: send (202, ``message_uuid`` list)
+- ``GET Number/?limit=&offset=``: paged by ``meta.next``; ``limit`` above 20 is a 400 as on Plivo
+
+``fail_next("Call", status=400, message=...)`` answers the next request to that resource with
+Plivo's error body ``{"api_id", "error"}``. Resources: ``Call``, ``Request``, ``Message``,
+``Number``.
+
+:func:`plivo_signature_v3` signs webhooks like Plivo's V3 scheme, written here from Plivo's
+spec independently of ``calls.telephony.plivo``; :class:`PlivoCallbackDriver` builds the signed
+callbacks Plivo would send for a placed call.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.carrier_rest import Failure, FakeCarrierRest, RecordedRequest
+
+AUTH_ID = "MAFAKEPLIVO0000000001"
+AUTH_TOKEN = "fake-plivo-auth-token"
+
+_PATH = re.compile(
+    r"^/v1/Account/(?P<account>[^/]+)/(?P<resource>Call|Request|Message|Number)/"
+    r"(?:(?P<item>[^/]+)/)?$"
+)
+
+
+def plivo_signature_v3(
+    auth_token: str, url: str, params: Mapping[str, str], nonce: str, *, method: str = "POST"
+) -> str:
+    """``X-Plivo-Signature-V3`` for a webhook: base64(HMAC-SHA256(token, signed_url + "." + nonce)).
+
+    The signed URL is scheme://host/path, then ``?`` and the URL's query parameters sorted as
+    ``k=v`` joined by ``&``; for a POST with form params a ``.`` (only if there was a query)
+    and then every param sorted by name as ``name`` + ``value``.
+    """
+    parts = urlsplit(url)
+    signed = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    query = sorted(parse_qsl(parts.query, keep_blank_values=True))
+    if method == "GET":
+        query = sorted([*query, *params.items()])
+        params = {}
+    query_text = "&".join(f"{k}={v}" for k, v in query)
+    form_text = "".join(f"{k}{params[k]}" for k in sorted(params))
+    if query_text or form_text:
+        signed += "?" + query_text
+    if query_text and form_text:
+        signed += "."
+    signed += form_text
+    digest = hmac.new(auth_token.encode(), f"{signed}.{nonce}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+@dataclass
+class FakePlivoCall:
+    request_uuid: str
+    params: dict[str, Any]
+    state: str = "queued"  # queued -> in-progress -> completed | canceled
+    call_uuid: str | None = None
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class FakePlivoNumber:
+    number: str  # Plivo style: country code + number, no "+"
+    alias: str
+    voice_enabled: bool
+    sms_enabled: bool
+
+
+class FakePlivoRest(FakeCarrierRest):
+    """``with FakePlivoRest() as fake: PlivoClient(..., api_base_url=fake.base_url)``."""
+
+    def __init__(self, *, auth_id: str = AUTH_ID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__()
+        self.auth_id = auth_id
+        self.auth_token = auth_token
+        self.calls: dict[str, FakePlivoCall] = {}  # by request_uuid
+        self.numbers: list[FakePlivoNumber] = []
+        self.messages: list[dict[str, Any]] = []
+
+    def add_number(
+        self, number: str, *, alias: str = "", voice: bool = True, sms: bool = True
+    ) -> None:
+        self.numbers.append(FakePlivoNumber(number.removeprefix("+"), alias, voice, sms))
+
+    def answer(self, request_uuid: str) -> str:
+        """The callee picks up: the call goes live under a new CallUUID, which is returned."""
+        with self._lock:
+            call = self.calls[request_uuid]
+            call.state = "in-progress"
+            call.call_uuid = str(uuid.uuid4())
+            return call.call_uuid
+
+    def call_by_uuid(self, call_uuid: str) -> FakePlivoCall | None:
+        return next((c for c in self.calls.values() if c.call_uuid == call_uuid), None)
+
+    # --- FakeCarrierRest ------------------------------------------------------------------
+
+    def resource_of(self, path: str) -> str | None:
+        match = _PATH.match(path)
+        return match["resource"] if match else None
+
+    def error_body(self, failure: Failure) -> Any:
+        return {"api_id": str(uuid.uuid4()), "error": failure.message}
+
+    def _error(self, status: int, message: str) -> tuple[int, Any]:
+        return status, self.error_body(Failure(status, None, message))
+
+    def route(self, request: RecordedRequest) -> tuple[int, Any]:
+        if request.auth != (self.auth_id, self.auth_token):
+            return self._error(401, "Authentication failed")
+        match = _PATH.match(request.path)
+        if match is None or match["account"] != self.auth_id:
+            return self._error(404, "not found")
+        resource, item, method = match["resource"], match["item"], request.method
+        if resource == "Call" and method == "POST" and item is None:
+            return self._create_call(request)
+        if resource == "Call" and method == "DELETE" and item:
+            return self._hangup(item)
+        if resource == "Call" and method == "POST" and item:
+            return self._transfer(item, request)
+        if resource == "Request" and method == "DELETE" and item:
+            return self._cancel(item)
+        if resource == "Message" and method == "POST" and item is None:
+            return self._create_message(request)
+        if resource == "Number" and method == "GET" and item is None:
+            return self._list_numbers(request)
+        return self._error(405, "Method not allowed")
+
+    def _create_call(self, request: RecordedRequest) -> tuple[int, Any]:
+        body = request.json or {}
+        for required in ("from", "to", "answer_url"):
+            if not body.get(required):
+                return self._error(400, f"{required} parameter is required")
+        call = FakePlivoCall(request_uuid=str(uuid.uuid4()), params=body)
+        with self._lock:
+            self.calls[call.request_uuid] = call
+        return 201, {
+            "api_id": str(uuid.uuid4()),
+            "message": "call fired",
+            "request_uuid": call.request_uuid,
+        }
+
+    def _hangup(self, call_uuid: str) -> tuple[int, Any]:
+        with self._lock:
+            call = self.call_by_uuid(call_uuid)
+            if call is None or call.state != "in-progress":
+                return self._error(404, "not found")
+            call.state = "completed"
+        return 204, None
+
+    def _cancel(self, request_uuid: str) -> tuple[int, Any]:
+        with self._lock:
+            call = self.calls.get(request_uuid)
+            if call is None or call.state != "queued":
+                return self._error(404, "not found")
+            call.state = "canceled"
+        return 204, None
+
+    def _transfer(self, call_uuid: str, request: RecordedRequest) -> tuple[int, Any]:
+        body = request.json or {}
+        if body.get("legs") not in ("aleg", "bleg", "both"):
+            return self._error(400, "legs parameter is required")
+        if body["legs"] in ("aleg", "both") and not body.get("aleg_url"):
+            return self._error(400, "aleg_url is required to transfer aleg")
+        with self._lock:
+            call = self.call_by_uuid(call_uuid)
+            if call is None or call.state != "in-progress":
+                return self._error(404, "not found")
+            call.transfers.append(body)
+        return 202, {
+            "api_id": str(uuid.uuid4()),
+            "message": "call transferred",
+            "call_uuids": [call_uuid],
+        }
+
+    def _create_message(self, request: RecordedRequest) -> tuple[int, Any]:
+        body = request.json or {}
+        for required in ("src", "dst", "text"):
+            if not body.get(required):
+                return self._error(400, f"{required} parameter is required")
+        message_uuid = str(uuid.uuid4())
+        with self._lock:
+            self.messages.append({**body, "message_uuid": message_uuid})
+        return 202, {
+            "api_id": str(uuid.uuid4()),
+            "message": "message(s) queued",
+            "message_uuid": [message_uuid],
+        }
+
+    def _list_numbers(self, request: RecordedRequest) -> tuple[int, Any]:
+        limit = int(request.query.get("limit", ["20"])[0])
+        offset = int(request.query.get("offset", ["0"])[0])
+        if not 0 < limit <= 20:
+            return self._error(400, "limit must be between 1 and 20")
+        chunk = self.numbers[offset : offset + limit]
+        base = f"/v1/Account/{self.auth_id}/Number/"
+        has_next = offset + limit < len(self.numbers)
+        return 200, {
+            "api_id": str(uuid.uuid4()),
+            "meta": {
+                "limit": limit,
+                "offset": offset,
+                "total_count": len(self.numbers),
+                "next": f"{base}?limit={limit}&offset={offset + limit}" if has_next else None,
+                "previous": (
+                    f"{base}?limit={limit}&offset={max(0, offset - limit)}" if offset else None
+                ),
+            },
+            "objects": [
+                {
+                    "number": n.number,
+                    "alias": n.alias,
+                    "voice_enabled": n.voice_enabled,
+                    "sms_enabled": n.sms_enabled,
+                    "mms_enabled": False,
+                    "number_type": "local",
+                    "country": "United States",
+                    "active": True,
+                    "application": None,
+                    "resource_uri": f"{base}{n.number}/",
+                }
+                for n in chunk
+            ],
+        }
+
+
+class PlivoCallbackDriver:
+    """The signed webhooks Plivo sends for one placed call, as ``(url, params, headers)``.
+
+    Plivo posts to three URLs given at dial time: ``ring_url``, ``answer_url`` and
+    ``hangup_url`` (plus ``machine_detection_url``). Posting is the caller's job.
+    """
+
+    def __init__(
+        self, *, auth_token: str, call: FakePlivoCall, call_uuid: str | None = None
+    ) -> None:
+        self.auth_token = auth_token
+        self.call = call
+        self.call_uuid = call_uuid or call.call_uuid or str(uuid.uuid4())
+
+    @classmethod
+    def for_call(cls, fake: FakePlivoRest, request_uuid: str) -> PlivoCallbackDriver:
+        return cls(auth_token=fake.auth_token, call=fake.calls[request_uuid])
+
+    def _signed(
+        self, url: str | None, params: dict[str, str]
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        if not url:
+            raise ValueError("the call was placed without this callback URL")
+        nonce = str(secrets.randbelow(10**20))
+        headers = {
+            "X-Plivo-Signature-V3": plivo_signature_v3(self.auth_token, url, params, nonce),
+            "X-Plivo-Signature-V3-Nonce": nonce,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        return url, params, headers
+
+    def _params(self, call_status: str, event: str) -> dict[str, str]:
+        return {
+            "CallUUID": self.call_uuid,
+            "RequestUUID": self.call.request_uuid,
+            "ALegUUID": self.call_uuid,
+            "ALegRequestUUID": self.call.request_uuid,
+            "From": self.call.params["from"],
+            "To": self.call.params["to"],
+            "Direction": "outbound",
+            "CallStatus": call_status,
+            "Event": event,
+        }
+
+    def ring(self) -> tuple[str, dict[str, str], dict[str, str]]:
+        return self._signed(self.call.params.get("ring_url"), self._params("ringing", "Ring"))
+
+    def answer(self) -> tuple[str, dict[str, str], dict[str, str]]:
+        return self._signed(
+            self.call.params.get("answer_url"), self._params("in-progress", "StartApp")
+        )
+
+    def machine_detection(self, machine: bool) -> tuple[str, dict[str, str], dict[str, str]]:
+        params = self._params("in-progress", "MachineDetection")
+        params.update(Machine="true" if machine else "false", IfMachine="continue")
+        return self._signed(self.call.params.get("machine_detection_url"), params)
+
+    def hangup(
+        self,
+        call_status: str = "completed",
+        *,
+        duration: int = 0,
+        hangup_cause_code: int = 4000,
+        hangup_cause_name: str = "Normal Hangup",
+        hangup_source: str = "Callee",
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        params = self._params(call_status, "Hangup")
+        params.update(
+            Duration=str(duration),
+            BillDuration=str(((duration + 59) // 60) * 60),
+            HangupCauseCode=str(hangup_cause_code),
+            HangupCauseName=hangup_cause_name,
+            HangupSource=hangup_source,
+        )
+        return self._signed(self.call.params.get("hangup_url"), params)

@@ -1,0 +1,379 @@
+"""A loopback fake of Twilio's REST API (2010-04-01), driven by the real ``twilio`` SDK.
+
+Serves, for one account, with HTTP basic auth checked like Twilio (401 + error 20003):
+
+- ``POST /2010-04-01/Accounts/{sid}/Calls.json``: create (201, a ``CA...`` call resource)
+- ``POST .../Calls/{CallSid}.json``: update (``Status``, ``Twiml``, ``Url``)
+- ``GET .../IncomingPhoneNumbers.json``: paged like Twilio (``PageSize``, ``Page``,
+  ``next_page_uri``, which the SDK follows)
+- ``POST .../Messages.json``: create (201, ``SM...``)
+
+``fail_next("Calls", status=400, code=21211, message=...)`` answers the next request to that
+resource with Twilio's JSON error body, so the SDK raises ``TwilioRestException`` with the
+code. Resources are ``Calls``, ``Messages`` and ``IncomingPhoneNumbers``.
+
+:func:`twilio_signature` signs webhooks as Twilio does (the SDK's own RequestValidator), and
+:class:`TwilioCallbackDriver` builds the signed callbacks Twilio would send for a placed call.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from twilio.request_validator import RequestValidator
+
+from tests.fakes.carrier_rest import Failure, FakeCarrierRest, RecordedRequest
+
+ACCOUNT_SID = "AC" + "a1" * 16
+AUTH_TOKEN = "fake-twilio-auth-token"
+API_VERSION = "2010-04-01"
+
+_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account>[^/]+)/"
+    r"(?P<resource>Calls|Messages|IncomingPhoneNumbers)(?:/(?P<item>[^/.]+))?\.json$"
+)
+
+
+def _sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def _now() -> str:
+    return format_datetime(datetime.now(UTC))
+
+
+def twilio_signature(auth_token: str, url: str, params: Mapping[str, Any]) -> str:
+    """``X-Twilio-Signature`` for a request to ``url`` with form ``params``, as Twilio signs."""
+    return RequestValidator(auth_token).compute_signature(url, params)
+
+
+@dataclass
+class FakeCall:
+    sid: str
+    to: str
+    from_: str
+    status: str
+    params: dict[str, list[str]]  # the create request's form
+    updates: list[dict[str, list[str]]] = field(default_factory=list)
+
+    def param(self, name: str) -> str | None:
+        values = self.params.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class FakeNumber:
+    sid: str
+    phone_number: str
+    friendly_name: str
+    voice: bool
+    sms: bool
+
+
+class FakeTwilioRest(FakeCarrierRest):
+    """``with FakeTwilioRest() as fake: TwilioClient(..., api_base_url=fake.base_url)``."""
+
+    def __init__(self, *, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__()
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.calls: dict[str, FakeCall] = {}
+        self.numbers: list[FakeNumber] = []
+        self.messages: list[dict[str, Any]] = []
+
+    def add_number(
+        self, phone_number: str, *, friendly_name: str = "", voice: bool = True, sms: bool = True
+    ) -> str:
+        number = FakeNumber(_sid("PN"), phone_number, friendly_name or phone_number, voice, sms)
+        self.numbers.append(number)
+        return number.sid
+
+    # --- FakeCarrierRest ------------------------------------------------------------------
+
+    def resource_of(self, path: str) -> str | None:
+        match = _PATH.match(path)
+        return match["resource"] if match else None
+
+    def error_body(self, failure: Failure) -> Any:
+        code = failure.code if failure.code is not None else failure.status
+        return {
+            "code": code,
+            "message": failure.message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": failure.status,
+        }
+
+    def _error(self, status: int, code: int, message: str) -> tuple[int, Any]:
+        return status, self.error_body(Failure(status, code, message))
+
+    def route(self, request: RecordedRequest) -> tuple[int, Any]:
+        if request.auth != (self.account_sid, self.auth_token):
+            return self._error(401, 20003, "Authenticate")
+        match = _PATH.match(request.path)
+        if match is None or match["account"] != self.account_sid:
+            return self._error(404, 20404, f"The requested resource {request.path} was not found")
+        resource, item = match["resource"], match["item"]
+        if resource == "Calls" and request.method == "POST" and item is None:
+            return self._create_call(request)
+        if resource == "Calls" and request.method == "POST":
+            return self._update_call(item, request)
+        if resource == "Messages" and request.method == "POST" and item is None:
+            return self._create_message(request)
+        if resource == "IncomingPhoneNumbers" and request.method == "GET" and item is None:
+            return self._list_numbers(request)
+        return self._error(405, 20004, "Method not allowed")
+
+    # --- Calls ----------------------------------------------------------------------------
+
+    def _call_json(self, call: FakeCall) -> dict[str, Any]:
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}.json"
+        return {
+            "sid": call.sid,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "to": call.to,
+            "to_formatted": call.to,
+            "from": call.from_,
+            "from_formatted": call.from_,
+            "status": call.status,
+            "direction": "outbound-api",
+            "date_created": _now(),
+            "date_updated": _now(),
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "price": None,
+            "price_unit": "USD",
+            "parent_call_sid": None,
+            "answered_by": None,
+            "caller_name": None,
+            "uri": uri,
+            "subresource_uris": {
+                "recordings": uri.replace(".json", "/Recordings.json"),
+                "notifications": uri.replace(".json", "/Notifications.json"),
+            },
+        }
+
+    def _create_call(self, request: RecordedRequest) -> tuple[int, Any]:
+        form = request.form
+        for required in ("To", "From"):
+            if not form.get(required):
+                return self._error(400, 21201, f"No '{required}' number is specified")
+        if sum(1 for name in ("Url", "Twiml", "ApplicationSid") if form.get(name)) != 1:
+            return self._error(400, 21205, "Url parameter is required.")
+        call = FakeCall(
+            sid=_sid("CA"),
+            to=form["To"][0],
+            from_=form["From"][0],
+            status="queued",
+            params=form,
+        )
+        with self._lock:
+            self.calls[call.sid] = call
+        return 201, self._call_json(call)
+
+    def _update_call(self, call_sid: str, request: RecordedRequest) -> tuple[int, Any]:
+        call = self.calls.get(call_sid)
+        if call is None:
+            return self._error(404, 20404, f"The requested resource {request.path} was not found")
+        with self._lock:
+            call.updates.append(request.form)
+            status = request.field("Status")
+            if status in ("completed", "canceled"):
+                call.status = status
+        return 200, self._call_json(call)
+
+    # --- Messages -------------------------------------------------------------------------
+
+    def _create_message(self, request: RecordedRequest) -> tuple[int, Any]:
+        if not request.field("To"):
+            return self._error(400, 21604, "A 'To' phone number is required.")
+        if not request.field("Body") and not request.field("MediaUrl"):
+            return self._error(400, 21602, "Message body is required.")
+        message = {
+            "sid": _sid("SM"),
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "to": request.field("To"),
+            "from": request.field("From"),
+            "body": request.field("Body"),
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "num_media": "0",
+            "date_created": _now(),
+            "date_updated": _now(),
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json",
+        }
+        with self._lock:
+            self.messages.append({**message, "status_callback": request.field("StatusCallback")})
+        return 201, message
+
+    # --- IncomingPhoneNumbers -------------------------------------------------------------
+
+    def _list_numbers(self, request: RecordedRequest) -> tuple[int, Any]:
+        page_size = int(request.query.get("PageSize", ["50"])[0])
+        page = int(request.query.get("Page", ["0"])[0])
+        start = page * page_size
+        chunk = self.numbers[start : start + page_size]
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
+        next_page_uri = None
+        if start + page_size < len(self.numbers):
+            token = f"PA{self.numbers[start + page_size - 1].sid}"
+            next_page_uri = f"{base}?PageSize={page_size}&Page={page + 1}&PageToken={token}"
+        return 200, {
+            "incoming_phone_numbers": [self._number_json(n) for n in chunk],
+            "start": start,
+            "end": start + len(chunk) - 1,
+            "page": page,
+            "page_size": page_size,
+            "uri": f"{base}?PageSize={page_size}&Page={page}",
+            "first_page_uri": f"{base}?PageSize={page_size}&Page=0",
+            "next_page_uri": next_page_uri,
+            "previous_page_uri": (
+                f"{base}?PageSize={page_size}&Page={page - 1}" if page > 0 else None
+            ),
+        }
+
+    def _number_json(self, number: FakeNumber) -> dict[str, Any]:
+        return {
+            "sid": number.sid,
+            "account_sid": self.account_sid,
+            "phone_number": number.phone_number,
+            "friendly_name": number.friendly_name,
+            "capabilities": {"voice": number.voice, "sms": number.sms, "mms": False, "fax": False},
+            "status": "in-use",
+            "origin": "twilio",
+            "voice_url": None,
+            "sms_url": None,
+            "date_created": _now(),
+            "date_updated": _now(),
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers/{number.sid}.json",
+        }
+
+
+class TwilioCallbackDriver:
+    """The signed webhooks Twilio sends for one placed call, as ``(url, params, headers)``.
+
+    Posting them (to Django's test client, say) is the caller's job. ``SequenceNumber`` counts
+    from 0 across status callbacks, as Twilio's does.
+    """
+
+    def __init__(
+        self,
+        *,
+        auth_token: str,
+        account_sid: str,
+        call_sid: str,
+        to: str,
+        from_: str,
+        answer_url: str | None,
+        status_callback_url: str | None,
+        amd_callback_url: str | None = None,
+    ) -> None:
+        self.auth_token = auth_token
+        self.account_sid = account_sid
+        self.call_sid = call_sid
+        self.to = to
+        self.from_ = from_
+        self.answer_url = answer_url
+        self.status_callback_url = status_callback_url
+        self.amd_callback_url = amd_callback_url
+        self._sequence = 0
+
+    @classmethod
+    def for_call(cls, fake: FakeTwilioRest, call_sid: str) -> TwilioCallbackDriver:
+        call = fake.calls[call_sid]
+        return cls(
+            auth_token=fake.auth_token,
+            account_sid=fake.account_sid,
+            call_sid=call.sid,
+            to=call.to,
+            from_=call.from_,
+            answer_url=call.param("Url"),
+            status_callback_url=call.param("StatusCallback"),
+            amd_callback_url=call.param("AsyncAmdStatusCallback"),
+        )
+
+    def _signed(
+        self, url: str | None, params: dict[str, str]
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        if not url:
+            raise ValueError("the call was placed without this callback URL")
+        headers = {
+            "X-Twilio-Signature": twilio_signature(self.auth_token, url, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "TwilioProxy/1.1",
+        }
+        return url, params, headers
+
+    def _voice_params(self, call_status: str) -> dict[str, str]:
+        return {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": self.call_sid,
+            "CallStatus": call_status,
+            "Direction": "outbound-api",
+            "From": self.from_,
+            "To": self.to,
+            "Caller": self.from_,
+            "Called": self.to,
+        }
+
+    def status(
+        self,
+        call_status: str,
+        *,
+        duration: int | None = None,
+        answered_by: str | None = None,
+        recording_url: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """A call-progress callback (``initiated``, ``ringing``, ``in-progress``, ``completed``,
+        ``busy``, ``no-answer``, ``canceled``, ``failed``)."""
+        params = self._voice_params(call_status)
+        params.update(
+            CallbackSource="call-progress-events",
+            SequenceNumber=str(self._sequence),
+            Timestamp=_now(),
+        )
+        self._sequence += 1
+        if duration is not None:
+            params["CallDuration"] = str(duration)
+            params["Duration"] = str(max(1, (duration + 59) // 60))
+        if answered_by is not None:
+            params["AnsweredBy"] = answered_by
+        if recording_url is not None:
+            params.update(
+                RecordingUrl=recording_url,
+                RecordingSid=_sid("RE"),
+                RecordingDuration=str(duration or 0),
+            )
+        params.update(extra or {})
+        return self._signed(self.status_callback_url, params)
+
+    def answer(self) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The request Twilio makes to the call's voice URL when it is answered."""
+        return self._signed(self.answer_url, self._voice_params("in-progress"))
+
+    def machine_detection(
+        self, answered_by: str, *, duration_ms: int = 3200
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The asynchronous answering-machine verdict (no CallStatus in it)."""
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": self.call_sid,
+            "AnsweredBy": answered_by,
+            "MachineDetectionDuration": str(duration_ms),
+        }
+        return self._signed(self.amd_callback_url, params)
