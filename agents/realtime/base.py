@@ -11,6 +11,7 @@ chunk, so they must be cheap to build and never validated field by field.
 from __future__ import annotations
 
 import abc
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,14 +146,21 @@ class RealtimeSession(abc.ABC):
     def events(self) -> AsyncIterator[RealtimeEvent]:
         """Yield events until the session closes; the last event is always :class:`Closed`."""
 
+    async def send_audio_b64(self, payload_b64: str) -> None:
+        """Caller audio as the carrier's base64 string. Providers that send base64 anyway
+        (OpenAI) override this to forward the string without a decode/encode round trip."""
+        await self.send_audio(base64.b64decode(payload_b64))
+
     @abc.abstractmethod
-    async def send_tool_result(self, call_id: str, output: str) -> None:
-        """Answer a :class:`ToolCall`; the provider then continues its answer."""
+    async def send_tool_result(self, call_id: str, output: str, *, is_error: bool = False) -> None:
+        """Answer a :class:`ToolCall` (``is_error``: the tool failed and ``output`` says why);
+        the provider then continues its answer."""
 
     @abc.abstractmethod
     async def interrupt(self, *, item_id: str, audio_end_ms: int) -> None:
         """Barge-in: stop the current answer and tell the model only ``audio_end_ms`` of it
-        were heard by the caller."""
+        were heard by the caller. Providers without a truncate operation (Gemini, Hume) only
+        drop the rest of the answer's audio locally; their context keeps the whole answer."""
 
     @abc.abstractmethod
     async def send_text(self, text: str, *, respond: bool = True) -> None:

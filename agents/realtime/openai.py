@@ -346,7 +346,11 @@ class OpenAIRealtimeSession(RealtimeSession):
 
     # --- control ------------------------------------------------------------------------------
 
-    async def send_tool_result(self, call_id: str, output: str) -> None:
+    async def send_tool_result(self, call_id: str, output: str, *, is_error: bool = False) -> None:
+        # The Realtime API has no error channel for function output: an error is an output
+        # the model can read as one.
+        if is_error:
+            output = orjson.dumps({"error": output}).decode()
         await self._send_function_output(call_id, output)
         self._pending_calls.discard(call_id)
         self._request_response(None)
