@@ -6,6 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from agents.api.serializers import AgentSerializer
+from agents.selectors import agent_list
 from organizations import selectors, services
 from organizations.api import schema  # noqa: F401  (registers the auth schemes)
 from organizations.api.base import OrganizationAPIView, OrganizationViewSet
@@ -41,6 +43,7 @@ class OrganizationViewSet(OrganizationViewSet):
         "create": None,
         "members": Role.VIEWER,
         "member_detail": Role.VIEWER,
+        "agents": Role.VIEWER,
     }
 
     def get_queryset(self):
@@ -119,6 +122,14 @@ class OrganizationViewSet(OrganizationViewSet):
         data.is_valid(raise_exception=True)
         membership = services.member_update(membership=membership, role=data.validated_data["role"])
         return Response(MembershipSerializer(membership).data)
+
+    @extend_schema(responses=AgentSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def agents(self, request, pk=None):
+        """The organization's agents (the product's get_organization_agents)."""
+        selectors.organization_get(organization_id=pk, visible_to=self.organization)
+        page = self.paginate_queryset(agent_list())
+        return self.get_paginated_response(AgentSerializer(page, many=True).data)
 
     def _require_owner(self, request) -> None:
         if not Role.at_least(request.role, Role.OWNER):

@@ -1,0 +1,139 @@
+"""Shapes only: types and lengths. What a value may be (provider, model, voice, number, tools,
+knowledge bases, ranges) is decided by agents.validation, the same for the API and the admin."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from agents.models import Agent, AgentVersion
+from agents.prompts import prompt_variables
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    knowledge_base_ids = serializers.SerializerMethodField()
+    prompt_variables = serializers.SerializerMethodField(
+        help_text="Variables the prompts use ({{customer_name}}), filled per call."
+    )
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    updated_by = serializers.EmailField(source="updated_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Agent
+        fields = [
+            "id",
+            "name",
+            "description",
+            "ai_provider",
+            "model",
+            "voice",
+            "language",
+            "system_prompt",
+            "first_message",
+            "prompt_variables",
+            "temperature",
+            "max_call_duration_seconds",
+            "silence_timeout_seconds",
+            "end_call_phrases",
+            "voicemail_message",
+            "transfer_number",
+            "recording_enabled",
+            "tools",
+            "knowledge_base_ids",
+            "provider_config",
+            "status",
+            "version",
+            "created_by",
+            "updated_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_knowledge_base_ids(self, obj: Agent) -> list[int]:
+        return sorted(kb.pk for kb in obj.knowledge_bases.all())
+
+    def get_prompt_variables(self, obj: Agent) -> list[str]:
+        return prompt_variables(
+            "\n".join((obj.system_prompt, obj.first_message, obj.voicemail_message))
+        )
+
+
+class AgentWriteSerializer(serializers.Serializer):
+    """Create (``name`` required) and PATCH (``partial=True``) input."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    ai_provider = serializers.CharField(max_length=20, required=False)
+    model = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    voice = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    language = serializers.CharField(max_length=20, required=False)
+    system_prompt = serializers.CharField(required=False, allow_blank=True)
+    first_message = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Said when the call connects; empty = wait for the caller.",
+    )
+    temperature = serializers.FloatField(required=False, allow_null=True)
+    max_call_duration_seconds = serializers.IntegerField(required=False)
+    silence_timeout_seconds = serializers.IntegerField(required=False)
+    end_call_phrases = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False
+    )
+    voicemail_message = serializers.CharField(required=False, allow_blank=True)
+    transfer_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    recording_enabled = serializers.BooleanField(required=False)
+    tools = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        help_text="end_call, transfer_call, knowledge_search or integration:<server>.<tool>.",
+    )
+    knowledge_base_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False
+    )
+    provider_config = serializers.DictField(
+        required=False, help_text="Provider specifics; Hume: config_id, config_version."
+    )
+    status = serializers.CharField(max_length=10, required=False)
+
+
+class AgentDuplicateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+
+
+class AgentRollbackSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class AgentVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = AgentVersion
+        fields = ["number", "changed_fields", "note", "created_by", "created_at", "config"]
+        read_only_fields = fields
+
+
+class AgentVersionDiffQuerySerializer(serializers.Serializer):
+    """``?from=1&to=3``; ``to`` defaults to the current version, ``from`` to the one before."""
+
+    def get_fields(self):
+        # ``from`` is a Python keyword, so the fields are declared here rather than as
+        # class attributes.
+        return {
+            "from": serializers.IntegerField(min_value=1, required=False),
+            "to": serializers.IntegerField(min_value=1, required=False),
+        }
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField()
+    new = serializers.JSONField()
+    diff = serializers.CharField(allow_null=True, help_text="Unified diff for long text fields.")
+
+
+class AgentVersionDiffSerializer(serializers.Serializer):
+    agent_id = serializers.IntegerField()
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    changes = FieldChangeSerializer(many=True)
