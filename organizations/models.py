@@ -206,3 +206,22 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         now = dj_timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class PhoneNumberClaim(models.Model):
+    """Which organization owns a phone number, across all of them: the public index that lets
+    one carrier webhook URL serve every organization, and makes a number belong to one only.
+    Written by ``calls.services`` in the same transaction as the tenant's PhoneNumber."""
+
+    number = models.CharField(max_length=20, unique=True, help_text="E.164.")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="phone_number_claims"
+    )
+    provider = models.CharField(max_length=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.number} → {self.organization}"

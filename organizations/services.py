@@ -167,9 +167,9 @@ def member_update(*, membership: Membership, role: str) -> Membership:
     # Lock the organization's memberships so two concurrent demotions cannot both pass the
     # last-owner check.
     list(Membership.objects.select_for_update().filter(organization=membership.organization))
-    if membership.role == Role.OWNER and role != Role.OWNER:
-        if _owner_count(membership.organization) <= 1:
-            raise LastOwner()
+    demoting_owner = membership.role == Role.OWNER and role != Role.OWNER
+    if demoting_owner and _owner_count(membership.organization) <= 1:
+        raise LastOwner()
     membership.role = role
     membership.save(update_fields=["role"])
     _sync_staff_flag(membership.user)

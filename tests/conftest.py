@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
@@ -20,6 +21,10 @@ from organizations.models import Organization
 from organizations.services import organization_create
 
 TEST_TENANTS = ("alpha", "beta")
+
+# No connection pool in tests: tests that cross threads open connections from executor
+# threads, and pooled ones would stay open and block dropping the test database at the end.
+settings.DATABASES["default"]["OPTIONS"].pop("pool", None)
 
 
 @pytest.fixture(scope="session")
@@ -167,3 +172,41 @@ def bearer():
         return client
 
     return make
+
+
+# --- committed data (for tests that cross threads or processes) -----------------------------------
+
+
+def _truncate_tenant_data() -> None:
+    """Empty every product table of the test organizations (their schemas stay)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema = ANY(%s) AND table_type = 'BASE TABLE' "
+            "AND table_name <> 'django_migrations'",
+            [[f"org_{slug}" for slug in TEST_TENANTS]],
+        )
+        tables = [f'"{schema}"."{name}"' for schema, name in cursor.fetchall()]
+        if tables:
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+    # ...and their rows in the public schema (keys, members, number claims, extra domains).
+    from organizations.models import ApiKey, Domain, Invitation, Membership, PhoneNumberClaim
+
+    orgs = Organization.objects.filter(slug__in=TEST_TENANTS)
+    for model in (ApiKey, Invitation, Membership, PhoneNumberClaim):
+        model.objects.filter(organization__in=orgs).delete()
+    Domain.objects.filter(tenant__in=orgs, is_primary=False).delete()
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Database access without the test transaction: rows are committed, so other threads and
+    processes (daphne, consumers, Celery) see them. Tenant data is removed afterwards; the
+    public schema's session fixtures stay."""
+    with django_db_blocker.unblock():
+        # Never truncate a real database: this fixture must run on the test database.
+        assert connection.settings_dict["NAME"].startswith("test_"), connection.settings_dict
+        connection.set_schema_to_public()
+        yield
+        connection.set_schema_to_public()
+        _truncate_tenant_data()

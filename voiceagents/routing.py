@@ -1,3 +1,13 @@
-"""WebSocket routes. Apps append their consumers here (the media streams live in calls)."""
+"""WebSocket routes. The media streams select their tenant from the signed token in the URL
+(calls.bridge.middleware), the one place WebSocket tenancy is decided."""
 
-websocket_urlpatterns: list = []
+from channels.routing import URLRouter
+
+from calls.bridge.middleware import StreamTokenMiddleware
+from calls.routing import websocket_urlpatterns as call_routes
+
+websocket_urlpatterns = call_routes
+
+
+def websocket_application():
+    return StreamTokenMiddleware(URLRouter(websocket_urlpatterns))

@@ -147,7 +147,15 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [env_str("CHANNELS_REDIS_URL", REDIS_URL)],
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis'
+            # 5 s BZPOPMIN: the read then times out and kills the consumer. Give reads room.
+            "hosts": [
+                {
+                    "address": env_str("CHANNELS_REDIS_URL", REDIS_URL),
+                    "socket_timeout": 30,
+                    "socket_connect_timeout": 5,
+                }
+            ],
             "prefix": env_str("CHANNELS_PREFIX", "va:ch"),
         },
     }

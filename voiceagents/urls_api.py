@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("organizations.api.urls")),
     path("", include("agents.api.urls")),
+    path("", include("calls.api.urls")),
 ]

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("voiceagents.urls_api")),
+    # Carrier webhooks (signed by the carrier; calls.webhooks finds the organization).
+    path("telephony/", include("calls.urls")),
     # Anything else under /api/ answers the JSON error shape, never an HTML page.
     re_path(r"^api/(?P<path>.*)$", views.api_not_found),
 ]

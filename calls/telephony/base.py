@@ -212,6 +212,16 @@ class CarrierClient(abc.ABC):
         """
 
     @abc.abstractmethod
+    def say_and_hangup_live(
+        self, provider_call_id: str, *, message: str, document_url: str | None = None
+    ) -> None:
+        """Replace whatever the live call is doing with: say ``message``, hang up.
+
+        ``document_url`` must answer with ``say_and_hangup(message)``; like ``transfer``,
+        carriers that cannot take the document inline (Plivo) require it.
+        """
+
+    @abc.abstractmethod
     def send_sms(
         self, *, to: str, from_: str, body: str, status_callback_url: str | None = None
     ) -> SentMessage: ...

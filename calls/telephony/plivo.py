@@ -295,6 +295,14 @@ class PlivoClient(CarrierClient):
             json={"legs": "aleg", "aleg_url": forward_url, "aleg_method": "POST"},
         )
 
+    def say_and_hangup_live(
+        self, provider_call_id: str, *, message: str, document_url: str | None = None
+    ) -> None:
+        if not document_url:
+            raise ValueError("Plivo fetches the message document: document_url is required")
+        # A redirect of the A leg to our document, the same request as a transfer.
+        self.transfer(provider_call_id, to_number="", forward_url=document_url)
+
     def send_sms(
         self, *, to: str, from_: str, body: str, status_callback_url: str | None = None
     ) -> SentMessage:

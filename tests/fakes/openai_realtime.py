@@ -229,7 +229,11 @@ class FakeOpenAIRealtime:
     async def drop(self) -> None:
         """Kill the latest connection without a close frame (a network drop)."""
         ws = self._sockets[id(self.current)]
-        ws.transport.abort()
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            # Served from start_in_thread(): the transport belongs to that loop.
+            self._loop.call_soon_threadsafe(ws.transport.abort)
+        else:
+            ws.transport.abort()
         await asyncio.sleep(0)
 
     # --- handshake ----------------------------------------------------------------------------

@@ -1,0 +1,564 @@
+"""One live call between a carrier media stream and a realtime model session.
+
+The per-frame paths are kept minimal, because they run 50 times a second per direction for
+every call in the process:
+
+* carrier -> model: the consumer parses the frame (orjson), pushes the base64 payload into a
+  bounded queue, and a sender task forwards the string unchanged (no base64 round trip for
+  OpenAI; other providers decode once and transcode in their own module);
+* model -> carrier: each audio chunk's base64 goes into a pre-built JSON string; a playback
+  ``mark`` follows every ~100 ms of audio (not every chunk), enough to know what the caller
+  actually heard when they barge in.
+
+Nothing on those paths touches the database or logs. Transcript turns, tool invocations and
+timeline events are buffered and written in batches by a flusher task, and once more when the
+call ends. Every call is finalized exactly once, whichever side ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import structlog
+
+from agents.realtime.base import (
+    AudioOut,
+    Closed,
+    ProviderError,
+    RealtimeSession,
+    ResponseDone,
+    SpeechStarted,
+    SpeechStopped,
+    ToolCall,
+    Transcript,
+)
+from agents.tools import Tool, ToolContext, ToolError
+from calls.media_protocols import MediaProtocol
+from voiceagents.metrics import ACTIVE_CALLS
+
+logger = structlog.get_logger(__name__)
+
+MARK_EVERY_MS = 100
+# 50 frames = 1 s of caller audio. If the model's socket stalls longer than that, the oldest
+# audio is dropped: stale speech is worth less than bounded memory.
+CALLER_QUEUE_FRAMES = 50
+FLUSH_INTERVAL_S = 2.0
+WATCHDOG_INTERVAL_S = 0.25
+HANGUP_GRACE_S = 15.0  # longest we wait for a goodbye to finish before hanging up anyway
+MAX_RECONNECTS = 1
+APOLOGY = "We are sorry, we are having technical difficulties. Please call again later."
+SILENCE_PROMPT = "(The caller has been silent for a while. Briefly ask if they are still there.)"
+SILENCE_GOODBYE = "(The caller is still silent. Say a short, polite goodbye.)"
+MAX_DURATION_GOODBYE = "(The call has reached its time limit. Say a brief, polite goodbye now.)"
+DTMF_TEXT = "(The caller pressed the key {digit} on their phone's keypad.)"
+
+
+@dataclass(slots=True)
+class BridgeSettings:
+    silence_timeout_s: float
+    max_duration_s: float
+    first_message: str = ""
+    voicemail_message: str = ""
+    end_call_phrases: tuple[str, ...] = ()
+    transfer_number: str = ""
+
+
+@dataclass(slots=True)
+class PendingRecords:
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def take(self) -> PendingRecords:
+        taken = PendingRecords(self.turns, self.tools, self.events)
+        self.turns, self.tools, self.events = [], [], []
+        return taken
+
+    def __bool__(self) -> bool:
+        return bool(self.turns or self.tools or self.events)
+
+
+class BridgeHooks:
+    """What the bridge needs from the rest of the system (persistence, carrier REST, live
+    watchers). calls.bridge.store implements it over the calls services; each method runs
+    in the call's tenant schema."""
+
+    async def started(self, *, carrier_call_id: str, stream_id: str) -> None: ...
+
+    async def record(self, records: PendingRecords) -> None: ...
+
+    async def finalize(self, *, end_reason: str, usage: dict[str, Any]) -> None: ...
+
+    async def transfer(self, *, to_number: str) -> None: ...
+
+    async def apologize_and_end(self, *, message: str) -> None: ...
+
+    async def publish(self, message: dict[str, Any]) -> None: ...
+
+
+class CallBridge:
+    def __init__(
+        self,
+        *,
+        protocol: MediaProtocol,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[None]],
+        session: RealtimeSession,
+        hooks: BridgeHooks,
+        settings: BridgeSettings,
+        tools: dict[str, Tool],
+        tool_context: Callable[[CallBridge], ToolContext],
+        call_id: int,
+    ) -> None:
+        self.protocol = protocol
+        self._send = send
+        self._close_carrier = close
+        self.session = session
+        self.hooks = hooks
+        self.settings = settings
+        self.tools = tools
+        self._tool_context = tool_context
+        self.call_id = call_id
+        self.log = logger.bind(call_id=call_id)
+
+        self.started_at = time.monotonic()
+        self.records = PendingRecords()
+        self.history: list[Transcript] = []
+        self.usage: dict[str, Any] = {}
+        self._caller_audio: deque[str] = deque(maxlen=CALLER_QUEUE_FRAMES)
+        self._caller_audio_ready = asyncio.Event()
+        self.frames_dropped = 0
+        self._tasks: list[asyncio.Task] = []
+        self._tool_tasks: set[asyncio.Task] = set()
+        self._finished = asyncio.Event()
+        self._finishing = False
+        self._connected = False
+        self._carrier_open = True
+
+        # playback of the agent's current answer
+        self._item_id = ""
+        self._item_started_at = 0.0
+        self._sent_bytes = 0
+        self._last_mark_bytes = 0
+        self._marks: dict[str, tuple[str, int]] = {}
+        self._mark_seq = 0
+        self._played_bytes = 0
+        self._played_at = 0.0
+        self._response_active = False
+        self._agent_turn_start_ms = 0
+
+        # conversation state
+        self._caller_speech_started_ms: int | None = None
+        self._last_activity = self.started_at
+        self._silence_prompts = 0
+        self._max_duration_hit = False
+        self._pending_hangup: str | None = None
+        self._hangup_deadline = 0.0
+        self._end_reason_hint: str | None = None
+        self._reconnects = 0
+        self._finish_task: asyncio.Task | None = None
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int((time.monotonic() - self.started_at) * 1000)
+
+    def event(self, name: str, **payload: Any) -> None:
+        self.records.events.append({"name": name, "payload": payload, "at_ms": self._now_ms()})
+
+    async def _send_carrier(self, text: str) -> None:
+        if self._carrier_open:
+            await self._send(text)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, *, carrier_call_id: str, stream_id: str) -> None:
+        """The carrier's stream started: open the model session and the call's tasks."""
+        ACTIVE_CALLS.inc()
+        self.event("media_stream_started", stream_id=stream_id, carrier_call_id=carrier_call_id)
+        self._tasks = [
+            asyncio.create_task(self._run_session(), name=f"call-{self.call_id}-session"),
+            asyncio.create_task(self._watchdog(), name=f"call-{self.call_id}-watchdog"),
+            asyncio.create_task(self._flusher(), name=f"call-{self.call_id}-flusher"),
+        ]
+        await self.hooks.started(carrier_call_id=carrier_call_id, stream_id=stream_id)
+
+    async def _run_session(self) -> None:
+        try:
+            await self.session.connect()
+        except Exception as exc:
+            self.log.warning("provider_connect_failed", error=str(exc))
+            self.event("provider_connect_failed", error=str(exc))
+            await self._apologize_and_end()
+            return
+        self._connected = True
+        sender = asyncio.create_task(self._send_caller_audio(), name=f"call-{self.call_id}-sender")
+        self._tasks.append(sender)
+        if self.settings.first_message:
+            await self.session.say(self.settings.first_message)
+        while not self._finishing:
+            closed = await self._pump()
+            if self._finishing or not closed.unexpected:
+                if not self._finishing:
+                    await self._apologize_and_end()
+                return
+            # The provider dropped mid-call: reconnect once with the conversation so far.
+            self._connected = False
+            self.event("provider_dropped", reason=closed.reason)
+            if self._reconnects >= MAX_RECONNECTS:
+                await self._apologize_and_end()
+                return
+            self._reconnects += 1
+            try:
+                await self.session.connect(history=list(self.history))
+            except Exception as exc:
+                self.event("provider_reconnect_failed", error=str(exc))
+                await self._apologize_and_end()
+                return
+            self._connected = True
+            self._forget_playback()
+            self.event("provider_reconnected")
+
+    async def _pump(self) -> Closed:
+        async for event in self.session.events():
+            # Ordered by frequency: audio first.
+            if type(event) is not Closed:
+                await self._on_provider_event(event)
+            else:
+                return event
+        return Closed(unexpected=True, reason="event stream ended")
+
+    async def carrier_closed(self) -> None:
+        """The carrier's socket closed (or sent stop): the caller is gone."""
+        self._carrier_open = False
+        await self.finish(self._end_reason_hint or self._pending_hangup or "caller_hangup")
+
+    async def finish(self, end_reason: str) -> None:
+        """End the call once: stop tasks, close the model, write what is buffered, finalize."""
+        if self._finishing:
+            await self._finished.wait()
+            return
+        self._finishing = True
+        try:
+            current = asyncio.current_task()
+            for task in [*self._tasks, *self._tool_tasks]:
+                if task is not current:
+                    task.cancel()
+            for task in [*self._tasks, *self._tool_tasks]:
+                if task is not current:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+            with contextlib.suppress(Exception):
+                await self.session.close()
+            self.event("call_ended", end_reason=end_reason, frames_dropped=self.frames_dropped)
+            await self._flush()
+            await self.hooks.finalize(end_reason=end_reason, usage=self.usage)
+            if self._carrier_open:
+                self._carrier_open = False
+                with contextlib.suppress(Exception):
+                    await self._close_carrier()
+        finally:
+            if self._tasks:
+                ACTIVE_CALLS.dec()
+            self._finished.set()
+
+    # --- carrier -> model ---------------------------------------------------------------------
+
+    def caller_audio(self, payload_b64: str) -> None:
+        """One carrier media frame (base64 mu-law). Never blocks: the queue is bounded."""
+        if len(self._caller_audio) == CALLER_QUEUE_FRAMES:
+            self.frames_dropped += 1
+        self._caller_audio.append(payload_b64)
+        self._caller_audio_ready.set()
+
+    async def _send_caller_audio(self) -> None:
+        queue, ready, send = self._caller_audio, self._caller_audio_ready, self.session.send_audio_b64
+        while True:
+            await ready.wait()
+            while queue:
+                if not self._connected:
+                    break
+                payload = queue.popleft()
+                try:
+                    await send(payload)
+                except Exception:
+                    # The socket is going away; the pump sees the close and reconnects.
+                    break
+            ready.clear()
+            if queue and not self._connected:
+                await asyncio.sleep(0.02)
+                ready.set()
+
+    async def dtmf(self, digit: str) -> None:
+        self.event("dtmf", digit=digit)
+        self._last_activity = time.monotonic()
+        if self._connected:
+            await self.session.send_text(DTMF_TEXT.format(digit=digit))
+
+    def mark_played(self, name: str) -> None:
+        mark = self._marks.pop(name, None)
+        if mark is None:
+            return  # a mark from before a clear, echoed late
+        item_id, sent_bytes = mark
+        if item_id == self._item_id:
+            self._played_bytes = sent_bytes
+            self._played_at = time.monotonic()
+
+    # --- model -> carrier ---------------------------------------------------------------------
+
+    async def _on_provider_event(self, event: Any) -> None:
+        kind = type(event)
+        if isinstance(event, AudioOut):
+            await self._agent_audio(event)
+        elif kind is SpeechStarted:
+            await self._barge_in()
+        elif kind is Transcript:
+            self._transcript(event)
+        elif kind is ResponseDone:
+            await self._response_done(event)
+        elif kind is ToolCall:
+            task = asyncio.create_task(self._run_tool(event))
+            self._tool_tasks.add(task)
+            task.add_done_callback(self._tool_tasks.discard)
+        elif kind is SpeechStopped:
+            self._last_activity = time.monotonic()
+        elif kind is ProviderError:
+            self.event("provider_error", code=event.code, message=event.message)
+
+    async def _agent_audio(self, event: AudioOut) -> None:
+        if event.item_id != self._item_id:
+            self._start_item(event.item_id)
+        payload_b64 = getattr(event, "payload_b64", None)
+        if payload_b64 is not None:
+            nbytes = event.nbytes
+        else:
+            import base64
+
+            payload_b64 = base64.b64encode(event.payload).decode()
+            nbytes = len(event.payload)
+        self._response_active = True
+        await self._send_carrier(self.protocol.media(payload_b64))
+        self._sent_bytes += nbytes
+        if self._sent_bytes - self._last_mark_bytes >= MARK_EVERY_MS * 8:
+            await self._mark()
+
+    def _start_item(self, item_id: str) -> None:
+        self._item_id = item_id
+        self._item_started_at = time.monotonic()
+        self._agent_turn_start_ms = self._now_ms()
+        self._sent_bytes = self._last_mark_bytes = self._played_bytes = 0
+        self._played_at = 0.0
+
+    async def _mark(self) -> None:
+        self._mark_seq += 1
+        name = f"m{self._mark_seq}"
+        self._marks[name] = (self._item_id, self._sent_bytes)
+        self._last_mark_bytes = self._sent_bytes
+        await self._send_carrier(self.protocol.mark(name))
+
+    @property
+    def playing(self) -> bool:
+        """Agent audio is queued at the carrier and not yet heard."""
+        return bool(self._marks)
+
+    def heard_ms(self) -> int:
+        """How much of the current answer the caller has heard: the last echoed mark, plus
+        the time since, never more than what was sent."""
+        if not self._item_id:
+            return 0
+        if not self._marks:
+            return self._sent_bytes // 8
+        base_bytes = self._played_bytes
+        base_time = self._played_at or self._item_started_at
+        estimate = base_bytes / 8 + (time.monotonic() - base_time) * 1000
+        return int(min(estimate, self._sent_bytes / 8))
+
+    async def _barge_in(self) -> None:
+        now = time.monotonic()
+        self._last_activity = now
+        self._silence_prompts = 0
+        self._caller_speech_started_ms = self._now_ms()
+        if not self._item_id or not (self.playing or self._response_active):
+            return
+        heard = self.heard_ms()
+        await self._send_carrier(self.protocol.clear())
+        item_id = self._item_id
+        self._forget_playback()
+        self.event("barge_in", item_id=item_id, heard_ms=heard)
+        if self._connected:
+            with contextlib.suppress(Exception):
+                await self.session.interrupt(item_id=item_id, audio_end_ms=heard)
+
+    def _forget_playback(self) -> None:
+        self._marks.clear()
+        self._item_id = ""
+        self._sent_bytes = self._last_mark_bytes = self._played_bytes = 0
+        self._response_active = False
+
+    async def _response_done(self, event: ResponseDone) -> None:
+        for key, value in (event.usage or {}).items():
+            if isinstance(value, (int, float)):
+                self.usage[key] = self.usage.get(key, 0) + value
+        self._response_active = False
+        if self._item_id and self._sent_bytes > self._last_mark_bytes:
+            await self._mark()  # the end of the answer, so "fully played" is observable
+
+    def _transcript(self, event: Transcript) -> None:
+        now_ms = self._now_ms()
+        if event.speaker == "caller":
+            start = self._caller_speech_started_ms if self._caller_speech_started_ms is not None else now_ms
+            self._caller_speech_started_ms = None
+            self._last_activity = time.monotonic()
+        else:
+            start = self._agent_turn_start_ms
+        text = event.text.strip()
+        if not text:
+            return
+        self.history.append(event)
+        turn = {"speaker": event.speaker, "text": text, "start_ms": start, "end_ms": now_ms}
+        self.records.turns.append(turn)
+        task = asyncio.create_task(self.hooks.publish({"type": "call.transcript", **turn}))
+        self._tool_tasks.add(task)
+        task.add_done_callback(self._tool_tasks.discard)
+        if event.speaker == "agent" and self.settings.end_call_phrases:
+            lowered = text.lower()
+            if any(phrase.lower() in lowered for phrase in self.settings.end_call_phrases if phrase):
+                self.event("end_call_phrase", text=text)
+                self.request_hangup(reason="agent_hangup")
+
+    # --- tools ----------------------------------------------------------------------------------
+
+    async def _run_tool(self, call: ToolCall) -> None:
+        started = time.monotonic()
+        tool = self.tools.get(call.name)
+        result: Any = None
+        error = ""
+        if tool is None:
+            error = f"Unknown tool {call.name!r}."
+        else:
+            try:
+                result = await asyncio.wait_for(
+                    tool.execute(self._tool_context(self), dict(call.arguments or {})),
+                    timeout=tool.timeout_seconds,
+                )
+            except TimeoutError:
+                error = f"The tool {call.name} timed out after {tool.timeout_seconds:g} s."
+            except ToolError as exc:
+                error = str(exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.warning("tool_failed", tool=call.name, error=repr(exc))
+                error = f"The tool {call.name} failed: {type(exc).__name__}."
+        duration_ms = int((time.monotonic() - started) * 1000)
+        self.records.tools.append(
+            {"name": call.name, "arguments": call.arguments, "result": result, "error": error,
+             "duration_ms": duration_ms}
+        )
+        if self._finishing or not self._connected:
+            return
+        output = error if error else orjson.dumps(result, default=str).decode()
+        with contextlib.suppress(Exception):
+            await self.session.send_tool_result(call.call_id, output, is_error=bool(error))
+
+    # --- call control (tools, timers, webhooks) -------------------------------------------------
+
+    def request_hangup(self, *, reason: str) -> None:
+        """Hang up once the agent's current answer has been heard (or after a grace period)."""
+        if self._pending_hangup is None:
+            self._pending_hangup = reason
+            self._hangup_deadline = time.monotonic() + HANGUP_GRACE_S
+            self.event("hangup_requested", reason=reason)
+
+    async def transfer(self, *, to_number: str) -> None:
+        self.event("transfer_requested", to_number=to_number)
+        await self.hooks.transfer(to_number=to_number)
+        # The carrier now plays the transfer and ends our stream; its close finalizes the call.
+        self._end_reason_hint = "transferred"
+
+    async def machine_detected(self) -> None:
+        """Answering machine detection: leave the voicemail message, then hang up."""
+        self.event("machine_detected")
+        self._end_reason_hint = "voicemail"
+        if self._item_id:
+            await self._send_carrier(self.protocol.clear())
+            if self._connected:
+                with contextlib.suppress(Exception):
+                    await self.session.interrupt(item_id=self._item_id, audio_end_ms=self.heard_ms())
+            self._forget_playback()
+        if self.settings.voicemail_message and self._connected:
+            await self.session.say(self.settings.voicemail_message)
+            self._response_active = True
+            self.request_hangup(reason="voicemail")
+        else:
+            await self.finish("voicemail")
+
+    async def _apologize_and_end(self) -> None:
+        self.event("apology")
+        with contextlib.suppress(Exception):
+            await self.hooks.apologize_and_end(message=APOLOGY)
+        await self.finish("failed")
+
+    async def _watchdog(self) -> None:
+        settings = self.settings
+        while True:
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
+            now = time.monotonic()
+            if self._pending_hangup is not None:
+                drained = not self.playing and not self._response_active
+                if drained or now >= self._hangup_deadline:
+                    reason = self._end_reason_hint or self._pending_hangup
+                    self._finish_task = asyncio.create_task(self.finish(reason))
+                    return
+                continue
+            if self.playing or self._response_active:
+                self._last_activity = now
+            elapsed = now - self.started_at
+            if not self._max_duration_hit and elapsed >= settings.max_duration_s:
+                self._max_duration_hit = True
+                self.event("max_duration_reached", seconds=int(elapsed))
+                if self._connected:
+                    with contextlib.suppress(Exception):
+                        await self.session.send_text(MAX_DURATION_GOODBYE)
+                    self._response_active = True
+                self.request_hangup(reason="max_duration")
+                continue
+            if settings.silence_timeout_s and now - self._last_activity >= settings.silence_timeout_s:
+                self._last_activity = now
+                self._silence_prompts += 1
+                self.event("silence_timeout", prompt=self._silence_prompts)
+                if self._connected:
+                    with contextlib.suppress(Exception):
+                        await self.session.send_text(
+                            SILENCE_PROMPT if self._silence_prompts == 1 else SILENCE_GOODBYE
+                        )
+                    self._response_active = True
+                if self._silence_prompts >= 2:
+                    self.request_hangup(reason="agent_hangup")
+
+    # --- persistence ------------------------------------------------------------------------------
+
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.records:
+            return
+        batch = self.records.take()
+        try:
+            await self.hooks.record(batch)
+        except Exception as exc:
+            # Keep them for the next attempt rather than lose the transcript.
+            self.log.warning("bridge_flush_failed", error=repr(exc))
+            self.records.turns[:0] = batch.turns
+            self.records.tools[:0] = batch.tools
+            self.records.events[:0] = batch.events

@@ -1,0 +1,21 @@
+"""Fixtures of the calls tests. They live in support modules (one per feature) and are
+registered here by importing them."""
+
+from tests.calls.bridge_support import (  # noqa: F401
+    _channel_layer_namespace,
+    daphne,
+    fake_gemini,
+    fake_hume,
+    fake_openai,
+    fake_twilio_rest,
+    script,
+)
+from tests.calls.telephony_support import (  # noqa: F401
+    alpha,
+    dial,
+    make_agent,
+    make_number,
+    plivo,
+    telephony_settings,
+    twilio,
+)
