@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import openai
+from django.conf import settings
 from google import genai
+from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
 from voiceagents.exceptions import ApplicationError
@@ -37,6 +39,16 @@ EMBEDDING_MODELS: dict[str, int] = {
     OPENAI_SMALL: 1536,
     GEMINI_001: 1536,
 }
+
+
+# Failures worth retrying later (network, rate limits, provider outages); anything else (a bad
+# key, a refused input) fails the same way on every retry.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    openai.APIConnectionError,  # includes timeouts
+    openai.RateLimitError,
+    openai.InternalServerError,
+    genai_errors.ServerError,
+)
 
 
 class EmbeddingError(ApplicationError):
@@ -105,6 +117,45 @@ def get_embedder(model_name: str, *, api_key: str = "", base_url: str = "") -> E
         f"Unknown embedding model {model_name!r}. Choose one of: {', '.join(EMBEDDING_MODELS)}.",
         status=400,
     )
+
+
+def _provider_settings(model_name: str) -> tuple[str, str]:
+    """(api_key, base_url) for a model's provider, from settings."""
+    if model_name.startswith("openai/"):
+        return settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL
+    if model_name.startswith("gemini/"):
+        return settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL
+    return "", ""
+
+
+def embedding_model_available(model_name: str) -> bool:
+    """Whether ``model_name`` is registered and, for a hosted model, its key is configured."""
+    if model_name not in EMBEDDING_MODELS:
+        return False
+    api_key, _base_url = _provider_settings(model_name)
+    return model_name == LOCAL_MINILM or bool(api_key)
+
+
+_configured: dict[tuple[str, str, str], Embedder] = {}
+_configured_lock = threading.Lock()
+
+
+def configured_embedder(model_name: str) -> Embedder:
+    """The process-wide embedder for ``model_name`` with the keys from settings. Reusing it
+    keeps the SDK's HTTP connections warm between queries; a changed key gets a new one."""
+    api_key, base_url = _provider_settings(model_name)
+    if model_name != LOCAL_MINILM and model_name in EMBEDDING_MODELS and not api_key:
+        provider = model_name.split("/", 1)[0]
+        raise EmbeddingError(
+            "embedding_model_unavailable",
+            f"{model_name} needs {provider.upper()}_API_KEY, which is not configured.",
+            status=400,
+        )
+    key = (model_name, api_key, base_url)
+    with _configured_lock:
+        if key not in _configured:
+            _configured[key] = get_embedder(model_name, api_key=api_key, base_url=base_url)
+        return _configured[key]
 
 
 # --- local -------------------------------------------------------------------------------------

@@ -386,3 +386,35 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
         raise ExtractionError(
             "bad_csv_row", f"Line {line}: {exc}.", details={"line": line}
         ) from None
+
+
+# --- storage -----------------------------------------------------------------------------------
+
+
+def extracted_to_json(document: ExtractedDocument) -> dict[str, Any]:
+    """A JSON-safe form of ``document`` that :func:`extracted_from_json` restores exactly."""
+    return {
+        "source_type": document.source_type.value,
+        "sections": [[list(s.heading_path), s.text] for s in document.sections],
+        "qa_pairs": [[pair.question, pair.answer] for pair in document.qa_pairs],
+    }
+
+
+def extracted_from_json(data: dict[str, Any]) -> ExtractedDocument:
+    return ExtractedDocument(
+        source_type=SourceType(data["source_type"]),
+        sections=tuple(
+            Section(heading_path=tuple(path), text=text) for path, text in data["sections"]
+        ),
+        qa_pairs=tuple(QAPair(question=q, answer=a) for q, a in data["qa_pairs"]),
+    )
+
+
+def extracted_text(document: ExtractedDocument) -> str:
+    """The document as readable plain text: each section under its heading path, each Q/A pair
+    as two lines. Stands in for the source where there is no text source (a PDF)."""
+    blocks = [f"Q: {pair.question}\nA: {pair.answer}" for pair in document.qa_pairs]
+    for section in document.sections:
+        heading = " > ".join(section.heading_path)
+        blocks.append(f"{heading}\n{section.text}" if heading else section.text)
+    return "\n\n".join(blocks)

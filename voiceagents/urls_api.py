@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("organizations.api.urls")),
+    path("", include("knowledge.api.urls")),
     path("", include("agents.api.urls")),
     path("", include("calls.api.urls")),
 ]

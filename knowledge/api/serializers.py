@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from knowledge.embeddings import EMBEDDING_MODELS, LOCAL_MINILM
+from knowledge.models import Document, DocumentVersion, KnowledgeBase, SourceType
+from knowledge.selectors import MAX_TOP_K, SEARCH_MODES
+
+
+class KnowledgeBaseSerializer(serializers.ModelSerializer):
+    document_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = KnowledgeBase
+        fields = [
+            "id",
+            "name",
+            "description",
+            "embedding_model",
+            "embedding_dimensions",
+            "chunk_size",
+            "chunk_overlap",
+            "document_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class KnowledgeBaseCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    embedding_model = serializers.ChoiceField(
+        choices=list(EMBEDDING_MODELS), required=False, default=LOCAL_MINILM
+    )
+    chunk_size = serializers.IntegerField(required=False, default=180)
+    chunk_overlap = serializers.IntegerField(required=False, default=30)
+
+
+class KnowledgeBaseUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class IngestionSerializer(serializers.ModelSerializer):
+    """How turning a version into searchable chunks went (or is going)."""
+
+    version = serializers.IntegerField(source="number")
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DocumentVersion
+        fields = [
+            "version",
+            "status",
+            "chunks_done",
+            "chunks_total",
+            "chunks_embedded",
+            "error",
+            "ingestion_started_at",
+            "ingested_at",
+        ]
+
+    def get_error(self, obj: DocumentVersion) -> dict[str, str] | None:
+        if not obj.error_code:
+            return None
+        return {"code": obj.error_code, "message": obj.error_message}
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    current_version = serializers.IntegerField(source="current_version.number", default=None)
+    latest_version = serializers.IntegerField(source="latest_version.number", default=None)
+    ingestion = IngestionSerializer(source="latest_version", read_only=True)
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "knowledge_base",
+            "title",
+            "source_type",
+            "metadata",
+            "current_version",
+            "latest_version",
+            "ingestion",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class DocumentWriteSerializer(serializers.Serializer):
+    """Pasted ``content`` (JSON) or an uploaded ``file`` (multipart), not both."""
+
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    content = serializers.CharField(required=False, trim_whitespace=False)
+    file = serializers.FileField(required=False)
+    source_type = serializers.ChoiceField(choices=SourceType.choices, required=False)
+    encoding = serializers.CharField(max_length=40, required=False)
+    metadata = serializers.JSONField(required=False)
+
+    def validate_metadata(self, value: Any) -> dict:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if "content" in attrs and "file" in attrs:
+            raise serializers.ValidationError("Send either content or a file, not both.")
+        if self.context.get("require_content") and "content" not in attrs and "file" not in attrs:
+            raise serializers.ValidationError({"content": ["Send content or a file."]})
+        return attrs
+
+    def upload_kwargs(self) -> dict[str, Any]:
+        """The service's content arguments, from either form of upload."""
+        data = self.validated_data
+        kwargs: dict[str, Any] = {
+            "source_type": data.get("source_type"),
+            "encoding": data.get("encoding"),
+        }
+        if "file" in data:
+            upload = data["file"]
+            kwargs.update(
+                content=upload.read(),
+                filename=upload.name or "",
+                content_type=upload.content_type or "",
+            )
+        elif "content" in data:
+            kwargs["content"] = data["content"]
+        return kwargs
+
+
+class DocumentVersionSerializer(serializers.ModelSerializer):
+    author = serializers.EmailField(source="author.email", default=None, read_only=True)
+    is_current = serializers.SerializerMethodField()
+    ingestion = IngestionSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = DocumentVersion
+        fields = [
+            "number",
+            "source_type",
+            "filename",
+            "content_hash",
+            "note",
+            "author",
+            "created_at",
+            "is_current",
+            "ingestion",
+        ]
+        read_only_fields = fields
+
+    def get_is_current(self, obj: DocumentVersion) -> bool:
+        return obj.pk == obj.document.current_version_id
+
+
+class DocumentVersionDetailSerializer(DocumentVersionSerializer):
+    class Meta(DocumentVersionSerializer.Meta):
+        fields = [*DocumentVersionSerializer.Meta.fields, "content"]
+        read_only_fields = fields
+
+
+class RollbackSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class VersionDiffSerializer(serializers.Serializer):
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    diff = serializers.CharField()
+
+
+class SearchRequestSerializer(serializers.Serializer):
+    query = serializers.CharField(max_length=2000)
+    top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5)
+    document_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False
+    )
+    mode = serializers.ChoiceField(choices=SEARCH_MODES, default="hybrid")
+
+
+class SearchHitSerializer(serializers.Serializer):
+    chunk_id = serializers.IntegerField()
+    text = serializers.CharField()
+    score = serializers.FloatField()
+    document_id = serializers.IntegerField()
+    document_title = serializers.CharField()
+    version = serializers.IntegerField()
+    position = serializers.IntegerField()
+    similarity = serializers.FloatField(allow_null=True)
+    vector_rank = serializers.IntegerField(allow_null=True)
+    text_rank = serializers.IntegerField(allow_null=True)
+    identifier_match = serializers.BooleanField()

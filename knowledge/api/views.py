@@ -1,0 +1,200 @@
+"""The knowledge-base API. Views validate, call one service or selector, and render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from knowledge import selectors, services
+from knowledge.api.serializers import (
+    DocumentSerializer,
+    DocumentVersionDetailSerializer,
+    DocumentVersionSerializer,
+    DocumentWriteSerializer,
+    KnowledgeBaseCreateSerializer,
+    KnowledgeBaseSerializer,
+    KnowledgeBaseUpdateSerializer,
+    RollbackSerializer,
+    SearchHitSerializer,
+    SearchRequestSerializer,
+    VersionDiffSerializer,
+)
+from knowledge.models import Document, KnowledgeBase
+from organizations.api.base import OrganizationModelViewSet
+from organizations.models import Role, User
+
+
+def _author(request) -> User | None:
+    """The person behind the request; for an API key, the person who created the key."""
+    return request.user if isinstance(request.user, User) else getattr(request.user, "user", None)
+
+
+class KnowledgeBaseViewSet(OrganizationModelViewSet):
+    serializer_class = KnowledgeBaseSerializer
+    action_roles = {"search": Role.VIEWER}
+
+    def get_queryset(self):
+        return selectors.knowledge_base_list()
+
+    def get_object(self) -> KnowledgeBase:
+        return selectors.knowledge_base_get(knowledge_base_id=self.kwargs["pk"])
+
+    @extend_schema(request=KnowledgeBaseCreateSerializer, responses={201: KnowledgeBaseSerializer})
+    def create(self, request):
+        data = KnowledgeBaseCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        knowledge_base = services.knowledge_base_create(
+            **data.validated_data, created_by=_author(request)
+        )
+        knowledge_base = selectors.knowledge_base_get(knowledge_base_id=knowledge_base.pk)
+        return Response(
+            KnowledgeBaseSerializer(knowledge_base).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=KnowledgeBaseUpdateSerializer, responses=KnowledgeBaseSerializer)
+    def partial_update(self, request, pk=None):
+        knowledge_base = self.get_object()
+        data = KnowledgeBaseUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        # Fields the serializer does not know (embedding_model...) are refused by the service.
+        changes = dict(data.validated_data) | {
+            key: value for key, value in request.data.items() if key not in data.fields
+        }
+        services.knowledge_base_update(knowledge_base=knowledge_base, data=changes)
+        return Response(KnowledgeBaseSerializer(self.get_object()).data)
+
+    def destroy(self, request, pk=None):
+        services.knowledge_base_delete(knowledge_base=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=SearchRequestSerializer,
+        responses=inline_serializer("SearchResults", {"results": SearchHitSerializer(many=True)}),
+    )
+    @action(detail=True, methods=["post"])
+    def search(self, request, pk=None):
+        data = SearchRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hits = selectors.search(knowledge_base_id=self.get_object().pk, **data.validated_data)
+        return Response({"results": SearchHitSerializer(hits, many=True).data})
+
+
+class DocumentViewSet(OrganizationModelViewSet):
+    """Documents of one knowledge base: /knowledge-bases/{kb_id}/documents/."""
+
+    serializer_class = DocumentSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    filterset_fields = ["source_type"]
+    ordering_fields = ["title", "created_at", "updated_at"]
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        if not hasattr(self, "_knowledge_base"):
+            self._knowledge_base = selectors.knowledge_base_get(
+                knowledge_base_id=self.kwargs["kb_id"]
+            )
+        return self._knowledge_base
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return Document.objects.none()
+        return selectors.document_list(knowledge_base=self.knowledge_base)
+
+    def get_object(self) -> Document:
+        return selectors.document_get(
+            knowledge_base=self.knowledge_base, document_id=self.kwargs["pk"]
+        )
+
+    @extend_schema(request=DocumentWriteSerializer, responses={201: DocumentSerializer})
+    def create(self, request, kb_id=None):
+        data = DocumentWriteSerializer(data=request.data, context={"require_content": True})
+        data.is_valid(raise_exception=True)
+        document = services.document_add(
+            knowledge_base=self.knowledge_base,
+            title=data.validated_data.get("title", ""),
+            metadata=data.validated_data.get("metadata"),
+            author=_author(request),
+            **data.upload_kwargs(),
+        )
+        document = selectors.document_get(
+            knowledge_base=self.knowledge_base, document_id=document.pk
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DocumentWriteSerializer, responses=DocumentSerializer)
+    def partial_update(self, request, kb_id=None, pk=None):
+        document = self.get_object()
+        data = DocumentWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.document_update(
+            document=document,
+            title=data.validated_data.get("title"),
+            metadata=data.validated_data.get("metadata"),
+            author=_author(request),
+            **data.upload_kwargs(),
+        )
+        return Response(DocumentSerializer(self.get_object()).data)
+
+    def destroy(self, request, kb_id=None, pk=None):
+        services.document_delete(document=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses=DocumentVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, kb_id=None, pk=None):
+        versions = selectors.document_version_list(document=self.get_object())
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(DocumentVersionSerializer(page, many=True).data)
+
+    @extend_schema(responses=DocumentVersionDetailSerializer)
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
+    def version_detail(self, request, kb_id=None, pk=None, number=None):
+        version = selectors.document_version_get(document=self.get_object(), number=number)
+        return Response(DocumentVersionDetailSerializer(version).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", int, description="Default: the version before `to`."),
+            OpenApiParameter("to", int, description="Default: the latest version."),
+        ],
+        responses=VersionDiffSerializer,
+    )
+    @action(detail=True, methods=["get"], url_path="versions/diff")
+    def diff(self, request, kb_id=None, pk=None):
+        document = self.get_object()
+        query = _DiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        to_number = query.validated_data.get("to") or document.latest_version.number
+        diff = selectors.document_version_diff(
+            document=document,
+            from_number=query.validated_data.get("from") or max(to_number - 1, 1),
+            to_number=to_number,
+        )
+        return Response(VersionDiffSerializer(diff).data)
+
+    @extend_schema(request=RollbackSerializer, responses={201: DocumentSerializer})
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, kb_id=None, pk=None):
+        document = self.get_object()
+        data = RollbackSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.document_rollback(
+            document=document,
+            version_number=data.validated_data["version"],
+            author=_author(request),
+        )
+        return Response(DocumentSerializer(self.get_object()).data, status=status.HTTP_201_CREATED)
+
+
+class _DiffQuerySerializer(serializers.Serializer):
+    to = serializers.IntegerField(min_value=1, required=False)
+
+    def get_fields(self):
+        # "from" is a Python keyword, so it cannot be a class attribute.
+        return {
+            "from": serializers.IntegerField(min_value=1, required=False),
+            **super().get_fields(),
+        }
