@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import asyncio
+
 import structlog
+from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
@@ -27,6 +30,7 @@ from calls.media_protocols import (
     TwilioMediaProtocol,
     loads,
 )
+from knowledge.tools import warm_up as knowledge_warm_up
 from voiceagents.tenancy import in_tenant
 
 logger = structlog.get_logger(__name__)
@@ -90,6 +94,12 @@ class MediaStreamConsumer(AsyncConsumer):
             ),
             call_id=grant.call_id,
         )
+        if "knowledge_search" in config.tools:
+            # Loading the local embedding model takes seconds: start now, off the event loop,
+            # so the caller's first question does not wait for it (no-op once loaded).
+            self._warm_up = asyncio.create_task(
+                sync_to_async(knowledge_warm_up, thread_sensitive=False)()
+            )
         if self.channel_layer is not None:
             await self.channel_layer.group_add(control_group(self.call_id), self.channel_name)
         await self.send({"type": "websocket.accept"})
