@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import numpy as np
 import pytest
 import websockets
 from google import genai
@@ -14,7 +13,6 @@ from google.genai import types
 from agents.realtime.base import (
     AudioOut,
     Closed,
-    RealtimeEvent,
     RealtimeSessionError,
     ResponseDone,
     SessionConfig,
@@ -24,43 +22,16 @@ from agents.realtime.base import (
     Transcript,
 )
 from agents.realtime.gemini import GeminiLiveSession, gemini_schema
-from calls.audio import mulaw_to_pcm16, pcm16_to_mulaw
+from calls.audio import mulaw_to_pcm16
+from tests.agents.realtime_support import (
+    collect_until,
+    dominant_hz,
+    frames,
+    mulaw_silence,
+    mulaw_tone,
+    speak,
+)
 from tests.fakes.gemini_live import LIVE_PATH, FakeGeminiLive
-
-FRAME = 160  # 20 ms of mu-law 8 kHz, what carriers send
-
-
-def mulaw_tone(ms: int, *, amplitude: int = 6000, freq: float = 440.0) -> bytes:
-    t = np.arange(8 * ms) / 8000
-    return pcm16_to_mulaw((amplitude * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes())
-
-
-def mulaw_silence(ms: int) -> bytes:
-    return b"\xff" * (8 * ms)
-
-
-def frames(audio: bytes) -> list[bytes]:
-    return [audio[i : i + FRAME] for i in range(0, len(audio), FRAME)]
-
-
-def dominant_hz(pcm16: bytes, rate: int) -> float:
-    samples = np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
-    spectrum = np.abs(np.fft.rfft(samples))
-    return float(np.argmax(spectrum[1:]) + 1) * rate / len(samples)
-
-
-async def collect_until(
-    stream: AsyncIterator[RealtimeEvent], kind: type, *, timeout: float = 5.0
-) -> list[RealtimeEvent]:
-    """Events up to and including the first instance of ``kind``."""
-    seen: list[RealtimeEvent] = []
-    async with asyncio.timeout(timeout):
-        async for event in stream:
-            seen.append(event)
-            if isinstance(event, kind):
-                return seen
-    raise AssertionError(f"stream ended before {kind.__name__}: {seen!r}")
-
 
 LOOKUP = ToolSpec(
     name="lookup_order",
@@ -104,12 +75,6 @@ async def open_session(fake: FakeGeminiLive, **overrides) -> GeminiLiveSession:
     session = GeminiLiveSession(config_for(fake, **overrides))
     await session.connect()
     return session
-
-
-async def speak(session: GeminiLiveSession, ms: int = 300) -> None:
-    """The caller says something, then is quiet long enough for the fake's VAD to end the turn."""
-    for frame in frames(mulaw_tone(ms) + mulaw_silence(300)):
-        await session.send_audio(frame)
 
 
 async def test_setup_carries_voice_instructions_tools_and_transcription(fake):

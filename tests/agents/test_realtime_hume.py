@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
 
-import numpy as np
 import pytest
 
 from agents.realtime.base import (
     AudioOut,
     Closed,
     ProviderError,
-    RealtimeEvent,
     RealtimeSessionError,
     ResponseDone,
     SessionConfig,
@@ -24,43 +21,15 @@ from agents.realtime.base import (
     Transcript,
 )
 from agents.realtime.hume import HumeEVISession
-from calls.audio import mulaw_to_pcm16, pcm16_to_mulaw
+from calls.audio import mulaw_to_pcm16
+from tests.agents.realtime_support import (
+    collect_until,
+    dominant_hz,
+    frames,
+    mulaw_tone,
+    speak,
+)
 from tests.fakes.hume_evi import FakeHumeEVI
-
-FRAME = 160  # 20 ms of mu-law 8 kHz, what carriers send
-
-
-def mulaw_tone(ms: int, *, amplitude: int = 6000, freq: float = 440.0) -> bytes:
-    t = np.arange(8 * ms) / 8000
-    return pcm16_to_mulaw((amplitude * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes())
-
-
-def mulaw_silence(ms: int) -> bytes:
-    return b"\xff" * (8 * ms)
-
-
-def frames(audio: bytes) -> list[bytes]:
-    return [audio[i : i + FRAME] for i in range(0, len(audio), FRAME)]
-
-
-def dominant_hz(pcm16: bytes, rate: int) -> float:
-    samples = np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
-    spectrum = np.abs(np.fft.rfft(samples))
-    return float(np.argmax(spectrum[1:]) + 1) * rate / len(samples)
-
-
-async def collect_until(
-    stream: AsyncIterator[RealtimeEvent], kind: type, *, timeout: float = 5.0
-) -> list[RealtimeEvent]:
-    """Events up to and including the first instance of ``kind``."""
-    seen: list[RealtimeEvent] = []
-    async with asyncio.timeout(timeout):
-        async for event in stream:
-            seen.append(event)
-            if isinstance(event, kind):
-                return seen
-    raise AssertionError(f"stream ended before {kind.__name__}: {seen!r}")
-
 
 TRACK = ToolSpec(
     name="track_parcel",
@@ -95,11 +64,6 @@ async def open_session(fake: FakeHumeEVI, **overrides) -> HumeEVISession:
     session = HumeEVISession(config_for(fake, **overrides))
     await session.connect()
     return session
-
-
-async def speak(session: HumeEVISession, ms: int = 300) -> None:
-    for frame in frames(mulaw_tone(ms) + mulaw_silence(300)):
-        await session.send_audio(frame)
 
 
 async def test_connect_authenticates_and_sends_session_settings(fake):

@@ -35,6 +35,18 @@ def live(twilio, agent, alpha, make_number, dial):
 
 
 @pytest.fixture
+def live_plivo(plivo, agent, alpha, make_number, dial):
+    """A Plivo call that has been answered and is in progress, with its RequestUUID."""
+    with alpha():
+        make_number(agent=agent, provider="plivo")
+        call = dial(agent_id=agent.pk)
+    (request_uuid,) = plivo.calls
+    plivo.answer(request_uuid)
+    send(PlivoCallbackDriver.for_call(plivo, request_uuid).answer())
+    return call, request_uuid
+
+
+@pytest.fixture
 def member(org_a, make_api_key, bearer):
     return bearer(make_api_key(org_a, "member"))
 
@@ -93,14 +105,9 @@ def test_a_twilio_transfer_redirects_the_call_to_the_human_and_ends_as_transferr
 
 
 def test_a_plivo_transfer_points_the_call_at_a_signed_document_that_dials_the_human(
-    plivo, agent, alpha, make_number, dial
+    live_plivo, plivo, alpha
 ):
-    with alpha():
-        make_number(agent=agent, provider="plivo")
-        call = dial(agent_id=agent.pk)
-    (request_uuid,) = plivo.calls
-    plivo.answer(request_uuid)
-    send(PlivoCallbackDriver.for_call(plivo, request_uuid).answer())
+    call, request_uuid = live_plivo
 
     with alpha():
         services.transfer_call(call_id=call.pk, to_number=HUMAN)
@@ -228,14 +235,9 @@ def test_a_live_twilio_call_can_be_made_to_say_something_and_hang_up(live, twili
 
 
 def test_a_live_plivo_call_is_redirected_to_a_signed_message_document(
-    plivo, agent, alpha, make_number, dial
+    live_plivo, plivo, alpha
 ):
-    with alpha():
-        make_number(agent=agent, provider="plivo")
-        call = dial(agent_id=agent.pk)
-    (request_uuid,) = plivo.calls
-    plivo.answer(request_uuid)
-    send(PlivoCallbackDriver.for_call(plivo, request_uuid).answer())
+    call, request_uuid = live_plivo
 
     with alpha():
         services.call_say_and_hangup(call_id=call.pk, message="Goodbye for now.")

@@ -1,9 +1,9 @@
-"""What the Twilio and Plivo REST fakes share: a threaded loopback HTTP server, a thread-safe
-request log, basic-auth parsing and programmable failures.
+"""What the Twilio and Plivo REST fakes share: a threaded loopback HTTP server (from
+:mod:`tests.fakes.http_server`), a thread-safe request log, basic-auth parsing and programmable
+failures.
 
 A subclass implements :meth:`FakeCarrierRest.route`, which gets a :class:`RecordedRequest` and
-returns ``(status, json_body_or_None)``. The server speaks HTTP/1.1 with Content-Length, so the
-SDKs' keep-alive sessions work as against the real APIs.
+returns ``(status, json_body_or_None)``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import collections
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http_server import LoopbackHTTPFake, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -44,42 +46,14 @@ class Failure:
     message: str
 
 
-class FakeCarrierRest:
+class FakeCarrierRest(LoopbackHTTPFake):
     def __init__(self) -> None:
+        super().__init__(_handler(self))
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._failures: dict[str, collections.deque[Failure]] = collections.defaultdict(
             collections.deque
         )
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()  # waits for serve_forever, so only once it runs
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- what tests use -------------------------------------------------------------------
 
@@ -134,9 +108,7 @@ def basic_auth(value: str | None) -> tuple[str, str] | None:
 
 
 def _handler(fake: FakeCarrierRest) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -159,19 +131,8 @@ def _handler(fake: FakeCarrierRest) -> type[BaseHTTPRequestHandler]:
                 form=form,
                 json=parsed_json,
             )
-            status, payload = fake._dispatch(request)
-            data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            if data:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if data:
-                self.wfile.write(data)
+            self.send_json(*fake._dispatch(request))
 
         do_GET = do_POST = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     return Handler

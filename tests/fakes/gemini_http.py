@@ -13,15 +13,11 @@ Every request is recorded in :attr:`FakeGeminiEmbeddings.requests`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import threading
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import numpy as np
+from tests.fakes.http_server import JsonPostFake
+from tests.fakes.vectors import fake_vector
 
 API_KEY = "fake-gemini-key"
 MAX_BATCH = 100
@@ -29,41 +25,10 @@ NATIVE_DIMENSIONS = 3072
 _PATH = re.compile(r"^/(v1|v1beta)/models/(?P<model>[\w.-]+):batchEmbedContents$")
 
 
-def fake_vector(text: str, dimensions: int) -> list[float]:
-    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-    return (np.random.default_rng(seed).normal(size=dimensions) * 3).tolist()
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-class FakeGeminiEmbeddings:
+class FakeGeminiEmbeddings(JsonPostFake):
     """``with FakeGeminiEmbeddings() as fake: genai.Client(http_options={"base_url": ...})``."""
 
-    def __init__(self) -> None:
-        self.requests: list[RecordedRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> FakeGeminiEmbeddings:
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-        self.requests.append(RecordedRequest(path=path, headers=headers, body=body))
         if headers.get("x-goog-api-key") != API_KEY:
             return 400, _error(400, "API key not valid. Please pass a valid API key.")
         match = _PATH.match(path)
@@ -85,24 +50,3 @@ class FakeGeminiEmbeddings:
 def _error(code: int, message: str) -> dict[str, Any]:
     status = "INVALID_ARGUMENT" if code == 400 else "NOT_FOUND"
     return {"error": {"code": code, "message": message, "status": status}}
-
-
-def _handler(fake: FakeGeminiEmbeddings) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, payload = fake.respond(self.path, headers, json.loads(raw or b"{}"))
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler

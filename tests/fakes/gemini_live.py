@@ -38,9 +38,10 @@ from typing import Any
 
 import numpy as np
 import trustme
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
+
+from tests.fakes.voice_socket import Conversation, FakeVoiceServer, tone
 
 API_KEY = "fake-gemini-key"
 API_VERSION = "v1beta"
@@ -50,13 +51,6 @@ INPUT_RATE = 16000
 
 GREETING = "Hello, thanks for calling. How can I help you today?"
 CALLER_LINES = ("I would like to check my order.", "Great, thank you.", "Goodbye.")
-
-
-def tone(ms: int, *, rate: int = OUTPUT_RATE, freq: float = 440.0, amplitude: int = 8000) -> bytes:
-    """``ms`` of a sine tone as PCM16 little-endian mono."""
-    n = rate * ms // 1000
-    t = np.arange(n) / rate
-    return (amplitude * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes()
 
 
 def _get(d: dict[str, Any], camel: str, default: Any = None) -> Any:
@@ -92,7 +86,9 @@ class LiveConnection:
         return names
 
 
-class FakeGeminiLive:
+class FakeGeminiLive(FakeVoiceServer):
+    connections: list[LiveConnection]
+
     def __init__(
         self,
         *,
@@ -109,6 +105,7 @@ class FakeGeminiLive:
         as possible, 1 = real time); interruption tests need a paced answer."""
         if mode not in ("script", "echo"):
             raise ValueError(f"unknown mode {mode!r}")
+        super().__init__()
         self.api_key = api_key
         self.mode = mode
         self.greeting_ms = greeting_ms
@@ -117,43 +114,14 @@ class FakeGeminiLive:
         self.pace = pace
         self.tool_args = tool_args if tool_args is not None else {"order_id": "A-123"}
         self.speech_threshold = speech_threshold
-        self.connections: list[LiveConnection] = []
         self._ca = trustme.CA()
-        self._server: Server | None = None
-        self._conversations: list[_Conversation] = []
-        self.host = "127.0.0.1"
-        self.port = 0
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeGeminiLive:
         server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_ctx)
-        self._server = await serve(
-            self._handle,
-            host,
-            port,
-            ssl=server_ctx,
-            process_request=self._check_request,
-            max_size=None,
-        )
-        self.host = host
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        for convo in self._conversations:
-            convo.cancel()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> FakeGeminiLive:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        return await self._serve(host, port, ssl=server_ctx)
 
     @property
     def base_url(self) -> str:
@@ -174,20 +142,6 @@ class FakeGeminiLive:
         for convo in self._live_conversations():
             await convo.send({"goAway": {"timeLeft": time_left}})
 
-    async def drop(self) -> None:
-        """Kill every socket without a close frame, like a network failure."""
-        for convo in self._live_conversations():
-            convo.cancel()
-            convo.ws.transport.abort()
-
-    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.005)
-
-    def _live_conversations(self) -> list[_Conversation]:
-        return [c for c in self._conversations if not c.closed]
-
     # --- server --------------------------------------------------------------------------
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -199,35 +153,19 @@ class FakeGeminiLive:
             return connection.respond(HTTPStatus.FORBIDDEN, "API key not valid\n")
         return None
 
-    async def _handle(self, ws: ServerConnection) -> None:
+    def _conversation(self, ws: ServerConnection) -> _Conversation:
         conn = LiveConnection(path=ws.request.path, headers=dict(ws.request.headers.raw_items()))
-        self.connections.append(conn)
-        convo = _Conversation(self, ws, conn)
-        self._conversations.append(convo)
-        try:
-            async for raw in ws:
-                await convo.on_frame(raw)
-        except ConnectionClosed:
-            pass
-        finally:
-            convo.cancel()
-            convo.closed = True
+        return _Conversation(self, ws, conn)
 
 
-class _Conversation:
+class _Conversation(Conversation):
+    fake: FakeGeminiLive
+    conn: LiveConnection
+    input_rate = INPUT_RATE
+
     def __init__(self, fake: FakeGeminiLive, ws: ServerConnection, conn: LiveConnection) -> None:
-        self.fake = fake
-        self.ws = ws
-        self.conn = conn
-        self.closed = False
+        super().__init__(fake, ws, conn)
         self.history_phase = False
-        self.answer: asyncio.Task[None] | None = None
-        self.tool_reply: asyncio.Future[dict[str, Any]] | None = None
-        self.tool_called = False
-        self.speaking = False
-        self.loud_ms = 0.0
-        self.quiet_ms = 0.0
-        self.caller_turns = 0
         self.model_turns = 0
 
     @property
@@ -237,15 +175,6 @@ class _Conversation:
     @property
     def output_transcription(self) -> bool:
         return _get(self.conn.setup, "outputAudioTranscription") is not None
-
-    async def send(self, message: dict[str, Any]) -> None:
-        self.conn.sent.append(message)
-        with contextlib.suppress(ConnectionClosed):
-            await self.ws.send(json.dumps(message))
-
-    def cancel(self) -> None:
-        if self.answer is not None:
-            self.answer.cancel()
 
     async def on_frame(self, raw: str | bytes) -> None:
         message = json.loads(raw)
@@ -305,26 +234,8 @@ class _Conversation:
             self.speaking = False
             await self.caller_done()
 
-    async def vad(self, pcm: bytes) -> None:
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-        if not len(samples):
-            return
-        ms = len(samples) * 1000 / INPUT_RATE
-        loud = float(np.sqrt(np.mean(samples**2))) > self.fake.speech_threshold
-        if loud:
-            self.loud_ms += ms
-            self.quiet_ms = 0
-            if not self.speaking and self.loud_ms >= 60:
-                self.speaking = True
-                await self.interrupt_answer()
-        elif self.speaking:
-            self.quiet_ms += ms
-            if self.quiet_ms >= 200:
-                self.speaking = False
-                self.loud_ms = 0
-                await self.caller_done()
-        else:
-            self.loud_ms = 0
+    async def speech_started(self) -> None:
+        await self.interrupt_answer()
 
     async def caller_done(self) -> None:
         line = CALLER_LINES[self.caller_turns % len(CALLER_LINES)]
@@ -344,11 +255,8 @@ class _Conversation:
             self.start_answer("Anything else I can help with?", self.fake.answer_ms)
 
     async def interrupt_answer(self) -> None:
-        if self.answer is None or self.answer.done():
+        if not await self.cut_answer():
             return
-        self.answer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.answer
         await self.send({"serverContent": {"interrupted": True}})
         # The cut turn's usage comes afterwards, on its own turnComplete frame.
         await self.send(self.turn_complete(self.fake.answer_ms // 4))
@@ -368,7 +276,7 @@ class _Conversation:
 
     async def stream_turn(self, text: str, ms: int) -> None:
         self.model_turns += 1
-        pcm = tone(ms)
+        pcm = tone(ms, rate=OUTPUT_RATE)
         step = OUTPUT_RATE * self.fake.chunk_ms // 1000 * 2
         chunks = [pcm[i : i + step] for i in range(0, len(pcm), step)]
         words = _pieces(text) if self.output_transcription else []

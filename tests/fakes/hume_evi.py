@@ -35,10 +35,10 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
+
+from tests.fakes.voice_socket import Conversation, FakeVoiceServer, tone
 
 API_KEY = "fake-hume-key"
 CHAT_PATH = "/v0/evi/chat"
@@ -47,9 +47,7 @@ CALLER_LINES = ("Where is my parcel?", "Thanks a lot.", "Bye.")
 
 def wav_chunk(ms: int, *, rate: int, freq: float = 440.0, amplitude: int = 8000) -> bytes:
     """``ms`` of a sine tone as a complete mono 16-bit WAV file."""
-    n = rate * ms // 1000
-    t = np.arange(n) / rate
-    pcm = (amplitude * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes()
+    pcm = tone(ms, rate=rate, freq=freq, amplitude=amplitude)
     buf = io.BytesIO()
     with wave.open(buf, "wb") as wav:
         wav.setnchannels(1)
@@ -83,7 +81,9 @@ class EviConnection:
         return merged
 
 
-class FakeHumeEVI:
+class FakeHumeEVI(FakeVoiceServer):
+    connections: list[EviConnection]
+
     def __init__(
         self,
         *,
@@ -96,6 +96,7 @@ class FakeHumeEVI:
         speech_threshold: float = 1000.0,
     ) -> None:
         """``pace``: answer streaming speed as a fraction of real time (0 = no waiting)."""
+        super().__init__()
         self.api_key = api_key
         self.output_rate = output_rate
         self.sentence_ms = sentence_ms
@@ -103,33 +104,6 @@ class FakeHumeEVI:
         self.pace = pace
         self.tool_args = tool_args if tool_args is not None else {"parcel_id": "P-9"}
         self.speech_threshold = speech_threshold
-        self.connections: list[EviConnection] = []
-        self._chats: list[_Chat] = []
-        self._server: Server | None = None
-        self.host = "127.0.0.1"
-        self.port = 0
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeHumeEVI:
-        self._server = await serve(
-            self._handle, host, port, process_request=self._check_request, max_size=None
-        )
-        self.host = host
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        for chat in self._chats:
-            chat.cancel()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> FakeHumeEVI:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:
@@ -138,21 +112,8 @@ class FakeHumeEVI:
     async def error(
         self, code: str = "E0710", slug: str = "tool_failed", message: str = "boom"
     ) -> None:
-        for chat in self._live_chats():
+        for chat in self._live_conversations():
             await chat.send({"type": "error", "code": code, "slug": slug, "message": message})
-
-    async def drop(self) -> None:
-        for chat in self._live_chats():
-            chat.cancel()
-            chat.ws.transport.abort()
-
-    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.005)
-
-    def _live_chats(self) -> list[_Chat]:
-        return [c for c in self._chats if not c.closed]
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
@@ -164,61 +125,37 @@ class FakeHumeEVI:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
         return None
 
-    async def _handle(self, ws: ServerConnection) -> None:
+    def _conversation(self, ws: ServerConnection) -> _Chat:
         url = urlsplit(ws.request.path)
         conn = EviConnection(
             path=url.path,
             query={k: v[-1] for k, v in parse_qs(url.query).items()},
             headers=dict(ws.request.headers.raw_items()),
         )
-        self.connections.append(conn)
-        chat = _Chat(self, ws, conn)
-        self._chats.append(chat)
-        try:
-            group = conn.query.get("resumed_chat_group_id") or f"group-{uuid.uuid4().hex[:8]}"
-            await chat.send(
-                {
-                    "type": "chat_metadata",
-                    "chat_id": f"chat-{uuid.uuid4().hex[:8]}",
-                    "chat_group_id": group,
-                    "request_id": uuid.uuid4().hex,
-                }
-            )
-            async for raw in ws:
-                await chat.on_frame(raw)
-        except ConnectionClosed:
-            pass
-        finally:
-            chat.cancel()
-            chat.closed = True
+        return _Chat(self, ws, conn)
 
 
-class _Chat:
+class _Chat(Conversation):
+    fake: FakeHumeEVI
+    conn: EviConnection
+
     def __init__(self, fake: FakeHumeEVI, ws: ServerConnection, conn: EviConnection) -> None:
-        self.fake = fake
-        self.ws = ws
-        self.conn = conn
-        self.closed = False
-        self.answer: asyncio.Task[None] | None = None
-        self.tool_reply: asyncio.Future[dict[str, Any]] | None = None
-        self.tool_called = False
-        self.speaking = False
-        self.loud_ms = 0.0
-        self.quiet_ms = 0.0
-        self.caller_turns = 0
+        super().__init__(fake, ws, conn)
         self.started = asyncio.get_running_loop().time()
+
+    async def opened(self) -> None:
+        group = self.conn.query.get("resumed_chat_group_id") or f"group-{uuid.uuid4().hex[:8]}"
+        await self.send(
+            {
+                "type": "chat_metadata",
+                "chat_id": f"chat-{uuid.uuid4().hex[:8]}",
+                "chat_group_id": group,
+                "request_id": uuid.uuid4().hex,
+            }
+        )
 
     def now_ms(self) -> int:
         return int((asyncio.get_running_loop().time() - self.started) * 1000)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        self.conn.sent.append(message)
-        with contextlib.suppress(ConnectionClosed):
-            await self.ws.send(json.dumps(message))
-
-    def cancel(self) -> None:
-        if self.answer is not None:
-            self.answer.cancel()
 
     @property
     def input_rate(self) -> int:
@@ -252,28 +189,10 @@ class _Chat:
             if self.tool_reply is not None and not self.tool_reply.done():
                 self.tool_reply.set_result(message)
 
-    async def vad(self, pcm: bytes) -> None:
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-        if not len(samples):
-            return
-        ms = len(samples) * 1000 / self.input_rate
-        loud = float(np.sqrt(np.mean(samples**2))) > self.fake.speech_threshold
-        if loud:
-            self.loud_ms += ms
-            self.quiet_ms = 0
-            if not self.speaking and self.loud_ms >= 60:
-                self.speaking = True
-                if self.conn.query.get("verbose_transcription") == "true":
-                    await self.user_message("Where", interim=True)
-                await self.stop_answer(interruption=True)
-        elif self.speaking:
-            self.quiet_ms += ms
-            if self.quiet_ms >= 200:
-                self.speaking = False
-                self.loud_ms = 0
-                await self.caller_done()
-        else:
-            self.loud_ms = 0
+    async def speech_started(self) -> None:
+        if self.conn.query.get("verbose_transcription") == "true":
+            await self.user_message("Where", interim=True)
+        await self.stop_answer(interruption=True)
 
     async def caller_done(self) -> None:
         line = CALLER_LINES[self.caller_turns % len(CALLER_LINES)]
@@ -287,12 +206,7 @@ class _Chat:
             self.answer = asyncio.create_task(self.speak(["Happy to help.", "Anything else?"]))
 
     async def stop_answer(self, *, interruption: bool) -> None:
-        if self.answer is None or self.answer.done():
-            return
-        self.answer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.answer
-        if interruption:
+        if await self.cut_answer() and interruption:
             await self.send({"type": "user_interruption", "time": self.now_ms()})
 
     async def user_message(self, text: str, *, interim: bool, from_text: bool = False) -> None:

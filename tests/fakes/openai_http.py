@@ -11,54 +11,28 @@ Every request is recorded in :attr:`FakeOpenAIEmbeddings.requests`.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-import threading
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
 
+from tests.fakes.http_server import JsonPostFake
+from tests.fakes.vectors import fake_vector
+
 API_KEY = "sk-fake-openai"
 
 
-def fake_vector(text: str, dimensions: int) -> list[float]:
-    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-    return (np.random.default_rng(seed).normal(size=dimensions) * 3).tolist()
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-class FakeOpenAIEmbeddings:
+class FakeOpenAIEmbeddings(JsonPostFake):
     """``with FakeOpenAIEmbeddings() as fake: OpenAI(base_url=fake.base_url, ...)``."""
 
     def __init__(self, *, dimensions: int = 1536) -> None:
+        super().__init__()
         self.dimensions = dimensions  # the model's native width
-        self.requests: list[RecordedRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
-
-    def __enter__(self) -> FakeOpenAIEmbeddings:
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{super().base_url}/v1"
 
     def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-        self.requests.append(RecordedRequest(path=path, headers=headers, body=body))
         if headers.get("authorization") != f"Bearer {API_KEY}":
             return 401, _error(
                 "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
@@ -88,24 +62,3 @@ class FakeOpenAIEmbeddings:
 
 def _error(message: str, kind: str, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-
-
-def _handler(fake: FakeOpenAIEmbeddings) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, payload = fake.respond(self.path, headers, json.loads(raw or b"{}"))
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler

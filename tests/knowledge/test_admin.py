@@ -52,29 +52,23 @@ def test_knowledge_base_pages_render(admin_browser, kb, document):
 
 
 def test_an_admin_creates_a_knowledge_base_through_the_form(admin_browser, in_org_a):
-    response = admin_browser.post(
-        "/admin/knowledge/knowledgebase/add/",
-        {
-            "name": "Manuals",
-            "description": "",
-            "embedding_model": "local/all-MiniLM-L6-v2",
-            "chunk_size": 100,
-            "chunk_overlap": 80,
-        },
-    )
+    def add(chunk_overlap: int):
+        return admin_browser.post(
+            "/admin/knowledge/knowledgebase/add/",
+            {
+                "name": "Manuals",
+                "description": "",
+                "embedding_model": "local/all-MiniLM-L6-v2",
+                "chunk_size": 100,
+                "chunk_overlap": chunk_overlap,
+            },
+        )
+
+    response = add(chunk_overlap=80)
     assert response.status_code == 200  # refused: the overlap is too large
     assert "less than half of chunk_size" in response.content.decode()
 
-    response = admin_browser.post(
-        "/admin/knowledge/knowledgebase/add/",
-        {
-            "name": "Manuals",
-            "description": "",
-            "embedding_model": "local/all-MiniLM-L6-v2",
-            "chunk_size": 100,
-            "chunk_overlap": 10,
-        },
-    )
+    response = add(chunk_overlap=10)
     assert response.status_code == 302
     assert KnowledgeBase.objects.get(name="Manuals").embedding_dimensions == 384
 
