@@ -44,7 +44,8 @@ class Agent(models.Model):
     transfer_number = models.CharField(max_length=20, blank=True)
     recording_enabled = models.BooleanField(default=False)
     tools = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Enabled tools: end_call, transfer_call, knowledge_search, integration tools.",
     )
     knowledge_bases = models.ManyToManyField(

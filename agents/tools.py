@@ -75,7 +75,10 @@ async def _knowledge_search(ctx: ToolContext, arguments: dict[str, Any]) -> dict
         raise ToolError("Give a non-empty 'query'.")
     top_k = max(1, min(int(arguments.get("top_k") or 5), 10))
     results = await in_tenant(
-        ctx.schema_name, knowledge_search_for_agent, agent_id=ctx.agent_id, query=query,
+        ctx.schema_name,
+        knowledge_search_for_agent,
+        agent_id=ctx.agent_id,
+        query=query,
         top_k=top_k,
     )
     return {"results": results}
@@ -87,8 +90,12 @@ BUILTIN_TOOLS: dict[str, Tool] = {
             name="end_call",
             description="End the phone call. Say goodbye first; the call ends after your "
             "goodbye has been heard.",
-            parameters={"type": "object", "properties": {
-                "reason": {"type": "string", "description": "Why the call is ending."}}},
+            parameters={
+                "type": "object",
+                "properties": {
+                    "reason": {"type": "string", "description": "Why the call is ending."}
+                },
+            },
         ),
         _end_call,
     ),

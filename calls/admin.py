@@ -27,8 +27,16 @@ from organizations.admin_mixins import RoleAdminMixin
 from organizations.models import Role
 from voiceagents.exceptions import ApplicationError
 
-_NUMBER_SETTINGS = ["friendly_name", "provider_id", "voice_enabled", "sms_enabled", "agent",
-                    "fallback_action", "fallback_message", "fallback_forward_number"]
+_NUMBER_SETTINGS = [
+    "friendly_name",
+    "provider_id",
+    "voice_enabled",
+    "sms_enabled",
+    "agent",
+    "fallback_action",
+    "fallback_message",
+    "fallback_forward_number",
+]
 
 
 class RoutingRuleInline(RoleAdminMixin, admin.TabularInline):
@@ -40,8 +48,15 @@ class RoutingRuleInline(RoleAdminMixin, admin.TabularInline):
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "friendly_name", "provider", "agent", "voice_enabled",
-                    "sms_enabled", "rule_count"]
+    list_display = [
+        "number",
+        "friendly_name",
+        "provider",
+        "agent",
+        "voice_enabled",
+        "sms_enabled",
+        "rule_count",
+    ]
     list_filter = ["provider", "voice_enabled", "sms_enabled"]
     search_fields = ["number", "friendly_name"]
     fields = ["number", "provider", *_NUMBER_SETTINGS]
@@ -59,15 +74,17 @@ class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
         return len(obj.rules.all())
 
     def save_model(self, request, obj, form, change):
-        values = {name: form.cleaned_data.get(name) for name in _NUMBER_SETTINGS
-                  if name in form.cleaned_data}
+        values = {
+            name: form.cleaned_data.get(name)
+            for name in _NUMBER_SETTINGS
+            if name in form.cleaned_data
+        }
         agent = values.pop("agent", None)
         values["agent_id"] = agent.pk if agent else None
         if change:
             services.phone_number_update(phone_number=obj, data=values)
             return
-        created = services.phone_number_create(number=obj.number, provider=obj.provider,
-                                               **values)
+        created = services.phone_number_create(number=obj.number, provider=obj.provider, **values)
         obj.pk = created.pk
         obj._state.adding = False
 
@@ -93,10 +110,16 @@ class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("import/", self.admin_site.admin_view(self.import_view),
-                 name="calls_phonenumber_import"),
-            path("test-route/", self.admin_site.admin_view(self.test_route_view),
-                 name="calls_phonenumber_test_route"),
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="calls_phonenumber_import",
+            ),
+            path(
+                "test-route/",
+                self.admin_site.admin_view(self.test_route_view),
+                name="calls_phonenumber_test_route",
+            ),
             *super().get_urls(),
         ]
 
@@ -117,7 +140,8 @@ class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
                 request,
                 f"Imported: {len(result.created)} added, {len(result.updated)} updated, "
                 f"{len(result.skipped)} skipped"
-                + (f" ({', '.join(result.skipped)})" if result.skipped else "") + ".",
+                + (f" ({', '.join(result.skipped)})" if result.skipped else "")
+                + ".",
             )
         return HttpResponseRedirect(reverse("admin:calls_phonenumber_changelist"))
 
@@ -180,8 +204,17 @@ class ToolInvocationInline(_ReadOnlyInline):
 @admin.register(Call)
 class CallAdmin(RoleAdminMixin, admin.ModelAdmin):
     change_role = Role.MEMBER
-    list_display = ["id", "created_at", "direction", "status", "end_reason", "from_number",
-                    "to_number", "agent", "duration_seconds"]
+    list_display = [
+        "id",
+        "created_at",
+        "direction",
+        "status",
+        "end_reason",
+        "from_number",
+        "to_number",
+        "agent",
+        "duration_seconds",
+    ]
     list_filter = ["status", "direction", "end_reason", "provider", "agent", "created_at"]
     search_fields = ["from_number", "to_number", "provider_call_id"]
     date_hierarchy = "created_at"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import asyncio
-
 import structlog
 from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer, get_handler_name
@@ -218,7 +216,9 @@ class MediaStreamConsumer(AsyncConsumer):
         if self.bridge is not None:
             await self.bridge.carrier_closed()
             if self.channel_layer is not None:
-                await self.channel_layer.group_discard(control_group(self.call_id), self.channel_name)
+                await self.channel_layer.group_discard(
+                    control_group(self.call_id), self.channel_name
+                )
         raise StopConsumer()
 
 

@@ -23,8 +23,17 @@ class CallFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Call
-        fields = ["status", "direction", "end_reason", "agent", "created_after",
-                  "created_before", "number", "batch_id", "schedule_id"]
+        fields = [
+            "status",
+            "direction",
+            "end_reason",
+            "agent",
+            "created_after",
+            "created_before",
+            "number",
+            "batch_id",
+            "schedule_id",
+        ]
 
     def filter_number(self, queryset: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
         value = value.strip().replace(" ", "")

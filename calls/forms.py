@@ -29,23 +29,44 @@ def _form_errors(form: forms.Form, exc: ApplicationError) -> None:
 
 class RoutingRuleForm(forms.ModelForm):
     days_of_week = forms.TypedMultipleChoiceField(
-        choices=DAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=DAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="None ticked = every day.",
     )
 
     class Meta:
         model = RoutingRule
-        fields = ["position", "name", "caller_prefix", "caller_country", "days_of_week",
-                  "start_time", "end_time", "agent", "is_active"]
+        fields = [
+            "position",
+            "name",
+            "caller_prefix",
+            "caller_country",
+            "days_of_week",
+            "start_time",
+            "end_time",
+            "agent",
+            "is_active",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["agent"].queryset = Agent.objects.alive()
 
     def rule_data(self) -> dict[str, Any]:
-        data = {name: self.cleaned_data.get(name) for name in
-                ("name", "caller_prefix", "caller_country", "days_of_week", "start_time",
-                 "end_time", "is_active")}
+        data = {
+            name: self.cleaned_data.get(name)
+            for name in (
+                "name",
+                "caller_prefix",
+                "caller_country",
+                "days_of_week",
+                "start_time",
+                "end_time",
+                "is_active",
+            )
+        }
         agent = self.cleaned_data.get("agent")
         data["agent_id"] = agent.pk if agent else None
         return data

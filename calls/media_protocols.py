@@ -70,7 +70,9 @@ class TwilioMediaProtocol(MediaProtocol):
     def parse_start(self, message: dict) -> StreamStart:
         start = message["start"]
         self.stream_id = start.get("streamSid") or message.get("streamSid", "")
-        self._media_head = '{"event":"media","streamSid":"' + self.stream_id + '","media":{"payload":"'
+        self._media_head = (
+            '{"event":"media","streamSid":"' + self.stream_id + '","media":{"payload":"'
+        )
         media_format = start.get("mediaFormat") or {}
         return StreamStart(
             stream_id=self.stream_id,

@@ -38,8 +38,12 @@ class PhoneNumber(models.Model):
     sms_enabled = models.BooleanField(default=True)
     friendly_name = models.CharField(max_length=100, blank=True)
     agent = models.ForeignKey(
-        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="phone_numbers", help_text="Default agent when no rule matches.",
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="phone_numbers",
+        help_text="Default agent when no rule matches.",
     )
     fallback_action = models.CharField(
         max_length=10, choices=FallbackAction.choices, default=FallbackAction.MESSAGE
@@ -131,7 +135,11 @@ class Call(models.Model):
     from_number = models.CharField(max_length=20)
     to_number = models.CharField(max_length=20)
     phone_number = models.ForeignKey(
-        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls",
+        PhoneNumber,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
         help_text="Our number on this call.",
     )
     provider = models.CharField(max_length=10, choices=Provider.choices)
@@ -140,7 +148,10 @@ class Call(models.Model):
         "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
     )
     agent_version = models.ForeignKey(
-        "agents.AgentVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        "agents.AgentVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="calls",
     )
     status = models.CharField(
@@ -198,8 +209,13 @@ class Call(models.Model):
 
 
 FINAL_STATUSES = frozenset(
-    {CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.CANCELED,
-     CallStatus.FAILED}
+    {
+        CallStatus.COMPLETED,
+        CallStatus.BUSY,
+        CallStatus.NO_ANSWER,
+        CallStatus.CANCELED,
+        CallStatus.FAILED,
+    }
 )
 ACTIVE_STATUSES = frozenset({CallStatus.QUEUED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
 

@@ -105,8 +105,12 @@ class RouteDecision:
 
     def as_fallback(self, reason: str) -> RouteDecision:
         return RouteDecision(
-            phone_number=self.phone_number, agent=None, rule="fallback", reason=reason,
-            rule_id=self.rule_id, rule_name=self.rule_name,
+            phone_number=self.phone_number,
+            agent=None,
+            rule="fallback",
+            reason=reason,
+            rule_id=self.rule_id,
+            rule_name=self.rule_name,
         )
 
 
@@ -114,9 +118,7 @@ def agent_is_available(agent: Agent | None) -> bool:
     return agent is not None and agent.deleted_at is None and agent.status == AgentStatus.ACTIVE
 
 
-def routing_rule_matches(
-    rule: RoutingRule, *, from_number: str, local: dt.datetime
-) -> bool:
+def routing_rule_matches(rule: RoutingRule, *, from_number: str, local: dt.datetime) -> bool:
     """Whether ``rule`` applies to a call from ``from_number`` at local time ``local``."""
     if rule.caller_prefix and not from_number.startswith(rule.caller_prefix):
         return False
@@ -157,14 +159,20 @@ def call_route(
             continue
         label = rule.name or f"rule {rule.position}"
         decision = RouteDecision(
-            phone_number=phone_number, agent=rule.agent, rule="rule", rule_id=rule.pk,
-            rule_name=rule.name, reason=f"matched {label}",
+            phone_number=phone_number,
+            agent=rule.agent,
+            rule="rule",
+            rule_id=rule.pk,
+            rule_name=rule.name,
+            reason=f"matched {label}",
         )
         if not agent_is_available(rule.agent):
             return decision.as_fallback(f"the agent of {label} is paused or deleted")
         return decision
     default = RouteDecision(
-        phone_number=phone_number, agent=phone_number.agent, rule="default",
+        phone_number=phone_number,
+        agent=phone_number.agent,
+        rule="default",
         reason="no rule matched; the number's default agent",
     )
     if phone_number.agent is None:

@@ -111,8 +111,14 @@ def _carrier_failure(exc: CarrierError, **details: Any) -> CarrierRequestFailed:
 # === phone numbers ===============================================================================
 
 _NUMBER_FIELDS = {
-    "friendly_name", "provider_id", "voice_enabled", "sms_enabled", "agent_id",
-    "fallback_action", "fallback_message", "fallback_forward_number",
+    "friendly_name",
+    "provider_id",
+    "voice_enabled",
+    "sms_enabled",
+    "agent_id",
+    "fallback_action",
+    "fallback_message",
+    "fallback_forward_number",
 }
 
 
@@ -152,9 +158,7 @@ def _forward_fallback_check(phone_number: PhoneNumber) -> None:
         phone_number.fallback_action == FallbackAction.FORWARD
         and not phone_number.fallback_forward_number
     ):
-        raise _fail(
-            "fallback_forward_number", "A forward fallback needs the number to forward to."
-        )
+        raise _fail("fallback_forward_number", "A forward fallback needs the number to forward to.")
 
 
 @transaction.atomic
@@ -189,9 +193,7 @@ def phone_number_create(
 
 
 @transaction.atomic
-def phone_number_update(
-    *, phone_number: PhoneNumber, data: Mapping[str, Any]
-) -> PhoneNumber:
+def phone_number_update(*, phone_number: PhoneNumber, data: Mapping[str, Any]) -> PhoneNumber:
     """Change a number's settings (and, with ``rules``, replace its rules). The number and its
     provider are fixed: delete and add it again to change them."""
     data = dict(data)
@@ -217,13 +219,20 @@ def phone_number_delete(*, phone_number: PhoneNumber) -> None:
 
 
 _RULE_FIELDS = {
-    "name", "caller_prefix", "caller_country", "days_of_week", "start_time", "end_time",
-    "agent_id", "is_active",
+    "name",
+    "caller_prefix",
+    "caller_country",
+    "days_of_week",
+    "start_time",
+    "end_time",
+    "agent_id",
+    "is_active",
 }
 
 
 def routing_rule_clean(*, data: Mapping[str, Any], index: int = 0) -> dict[str, Any]:
     """One rule's fields, checked and normalized (errors name ``rules[index].field``)."""
+
     def fail(name: str, message: str) -> ValidationFailed:
         return _fail(f"rules[{index}].{name}", message)
 
@@ -329,8 +338,11 @@ def phone_number_import(*, provider: str = Provider.TWILIO) -> PhoneNumberImport
             continue
         result.created.append(number)
     logger.info(
-        "phone_numbers_imported", provider=provider, created=len(result.created),
-        updated=len(result.updated), skipped=len(result.skipped),
+        "phone_numbers_imported",
+        provider=provider,
+        created=len(result.created),
+        updated=len(result.updated),
+        skipped=len(result.skipped),
     )
     return result
 
@@ -347,7 +359,10 @@ def _event(
     at: dt.datetime | None = None,
 ) -> CallEvent:
     return CallEvent.objects.create(
-        call=call, kind=kind, name=name[:64], payload=dict(payload or {}),
+        call=call,
+        kind=kind,
+        name=name[:64],
+        payload=dict(payload or {}),
         created_at=at or timezone.now(),
     )
 
@@ -356,8 +371,10 @@ def _webhook_payload(params: Mapping[str, Any]) -> dict[str, Any]:
     getlist = getattr(params, "getlist", None)
     if getlist is None:
         return dict(params)
-    return {key: (values[0] if len(values) == 1 else values)
-            for key, values in ((key, getlist(key)) for key in params)}
+    return {
+        key: (values[0] if len(values) == 1 else values)
+        for key, values in ((key, getlist(key)) for key in params)
+    }
 
 
 def _calls_for_update() -> QuerySet[Call]:
@@ -374,9 +391,9 @@ def _advance(call: Call, status: str, *, at: dt.datetime, source: str, exact_tim
     """Move a locked call forward to ``ringing`` or ``in_progress``; a stale or repeated
     status changes nothing, except that a late callback carrying its own timestamp still
     fills a moment we never saw (when it rang, when it was answered)."""
-    timestamp_field = {
-        CallStatus.RINGING: "ringing_at", CallStatus.IN_PROGRESS: "answered_at"
-    }.get(CallStatus(status))
+    timestamp_field = {CallStatus.RINGING: "ringing_at", CallStatus.IN_PROGRESS: "answered_at"}.get(
+        CallStatus(status)
+    )
     if not lifecycle.can_transition(call.status, status):
         if timestamp_field and exact_time and getattr(call, timestamp_field) is None:
             setattr(call, timestamp_field, at)
@@ -419,8 +436,12 @@ def _finalize(
         call.duration_seconds, columns = duration_seconds, [*columns, "duration_seconds"]
     if call.is_final:
         if lifecycle.end_reason_refines(call.end_reason, end_reason):
-            _event(call, CallEvent.Kind.INFO, "end_reason_refined",
-                   {"from": call.end_reason, "to": end_reason, "source": source})
+            _event(
+                call,
+                CallEvent.Kind.INFO,
+                "end_reason_refined",
+                {"from": call.end_reason, "to": end_reason, "source": source},
+            )
             call.end_reason, columns = end_reason, [*columns, "end_reason"]
         if columns:
             call.save(update_fields=[*columns, "updated_at"])
@@ -437,12 +458,25 @@ def _finalize(
         call.duration_seconds = max(0, int((at - call.answered_at).total_seconds()))
     if error_code or error_message:
         call.error_code, call.error_message = error_code[:32], error_message
-    call.save(update_fields=[
-        *columns, "status", "end_reason", "ended_at", "duration_seconds", "error_code",
-        "error_message", "updated_at",
-    ])
-    _event(call, CallEvent.Kind.STATUS, f"{previous} → {status}",
-           {"source": source, "end_reason": call.end_reason}, at=at)
+    call.save(
+        update_fields=[
+            *columns,
+            "status",
+            "end_reason",
+            "ended_at",
+            "duration_seconds",
+            "error_code",
+            "error_message",
+            "updated_at",
+        ]
+    )
+    _event(
+        call,
+        CallEvent.Kind.STATUS,
+        f"{previous} → {status}",
+        {"source": source, "end_reason": call.end_reason},
+        at=at,
+    )
     direction, reason = call.direction, call.end_reason
     transaction.on_commit(lambda: CALLS_ENDED.labels(direction, reason).inc())
     logger.info("call_ended", call_id=call.pk, status=status, end_reason=reason, source=source)
@@ -467,9 +501,14 @@ def call_finalize(
     with transaction.atomic():
         call = _locked(call_id)
         _finalize(
-            call, status=lifecycle.status_for_end_reason(end_reason), end_reason=end_reason,
-            at=ended_at or timezone.now(), source=source, usage=usage,
-            duration_seconds=duration_seconds, error_code=error_code,
+            call,
+            status=lifecycle.status_for_end_reason(end_reason),
+            end_reason=end_reason,
+            at=ended_at or timezone.now(),
+            source=source,
+            usage=usage,
+            duration_seconds=duration_seconds,
+            error_code=error_code,
             error_message=error_message,
         )
     return call
@@ -489,8 +528,13 @@ def call_mark_in_progress(
         if provider_call_id and not call.provider_call_id:
             call.provider_call_id = provider_call_id
             call.save(update_fields=["provider_call_id", "updated_at"])
-        _advance(call, CallStatus.IN_PROGRESS, at=at or timezone.now(), source=source,
-                 exact_time=at is not None)
+        _advance(
+            call,
+            CallStatus.IN_PROGRESS,
+            at=at or timezone.now(),
+            source=source,
+            exact_time=at is not None,
+        )
     return call
 
 
@@ -527,8 +571,10 @@ def _concurrency_check() -> None:
     active = Call.objects.filter(status__in=ACTIVE_STATUSES).count()
     if active >= organization.max_concurrent_calls:
         raise ConcurrencyLimitReached(
-            details={"active_calls": active,
-                     "max_concurrent_calls": organization.max_concurrent_calls}
+            details={
+                "active_calls": active,
+                "max_concurrent_calls": organization.max_concurrent_calls,
+            }
         )
 
 
@@ -573,8 +619,12 @@ def call_initiate(
             batch_id=batch_id,
             schedule_id=schedule_id,
         )
-        _event(call, CallEvent.Kind.ACTION, "created",
-               {"to": to_number, "from": phone_number.number, "agent_id": agent.pk})
+        _event(
+            call,
+            CallEvent.Kind.ACTION,
+            "created",
+            {"to": to_number, "from": phone_number.number, "agent_id": agent.pk},
+        )
         tasks.enqueue_on_commit(tasks.call_place, call_id=call.pk)
         provider = call.provider
         transaction.on_commit(lambda: CALLS_STARTED.labels("outbound", provider).inc())
@@ -620,14 +670,26 @@ def call_place(*, call_id: int) -> Call | None:
         code, message = exc.code, exc.message
         with transaction.atomic():
             call = _locked(call_id)
-            _event(call, CallEvent.Kind.ERROR, "carrier_error", {
-                "code": code, "message": message,
-                "kind": str(getattr(exc, "kind", "not_configured")),
-                "http_status": getattr(exc, "http_status", None),
-            })
-            _finalize(call, status=CallStatus.FAILED, end_reason=EndReason.FAILED,
-                      at=timezone.now(), source="carrier", error_code=code,
-                      error_message=message)
+            _event(
+                call,
+                CallEvent.Kind.ERROR,
+                "carrier_error",
+                {
+                    "code": code,
+                    "message": message,
+                    "kind": str(getattr(exc, "kind", "not_configured")),
+                    "http_status": getattr(exc, "http_status", None),
+                },
+            )
+            _finalize(
+                call,
+                status=CallStatus.FAILED,
+                end_reason=EndReason.FAILED,
+                at=timezone.now(),
+                source="carrier",
+                error_code=code,
+                error_message=message,
+            )
         logger.warning("call_place_failed", call_id=call_id, code=code, message=message)
         return call
     with transaction.atomic():
@@ -635,8 +697,12 @@ def call_place(*, call_id: int) -> Call | None:
         if not call.provider_call_id:
             call.provider_call_id = placed.provider_call_id
             call.save(update_fields=["provider_call_id", "updated_at"])
-        _event(call, CallEvent.Kind.ACTION, "placed",
-               {"provider_call_id": placed.provider_call_id, "carrier_status": placed.status})
+        _event(
+            call,
+            CallEvent.Kind.ACTION,
+            "placed",
+            {"provider_call_id": placed.provider_call_id, "carrier_status": placed.status},
+        )
         ended_meanwhile = call.is_final
     if ended_meanwhile:
         # Ended through the API while we were dialing: do not let the phone ring on.
@@ -648,8 +714,9 @@ def _hangup_quietly(client: CarrierClient, call: Call, provider_call_id: str) ->
     try:
         client.hangup(provider_call_id)
     except CarrierError as exc:
-        _event(call, CallEvent.Kind.ERROR, "hangup_failed",
-               {"code": exc.code, "message": exc.message})
+        _event(
+            call, CallEvent.Kind.ERROR, "hangup_failed", {"code": exc.code, "message": exc.message}
+        )
 
 
 def call_end(*, call_id: int, end_reason: str = EndReason.AGENT_HANGUP) -> Call:
@@ -662,15 +729,24 @@ def call_end(*, call_id: int, end_reason: str = EndReason.AGENT_HANGUP) -> Call:
         try:
             carrier_client(call.provider).hangup(call.provider_call_id)
         except CarrierError as exc:
-            _event(call, CallEvent.Kind.ERROR, "hangup_failed",
-                   {"code": exc.code, "message": exc.message})
+            _event(
+                call,
+                CallEvent.Kind.ERROR,
+                "hangup_failed",
+                {"code": exc.code, "message": exc.message},
+            )
             raise _carrier_failure(exc, call_id=call.pk) from exc
     with transaction.atomic():
         call = _locked(call.pk)
         _event(call, CallEvent.Kind.ACTION, "hangup", {"end_reason": end_reason})
         reason = end_reason if call.status == CallStatus.IN_PROGRESS else EndReason.CANCELED
-        _finalize(call, status=lifecycle.status_for_end_reason(reason), end_reason=reason,
-                  at=timezone.now(), source="api")
+        _finalize(
+            call,
+            status=lifecycle.status_for_end_reason(reason),
+            end_reason=reason,
+            at=timezone.now(),
+            source="api",
+        )
     return call
 
 
@@ -695,8 +771,12 @@ def call_transfer(*, call_id: int, to_number: str) -> Call:
             call.provider_call_id, to_number=target, forward_url=forward_url
         )
     except CarrierError as exc:
-        _event(call, CallEvent.Kind.ERROR, "transfer_failed",
-               {"to": target, "code": exc.code, "message": exc.message})
+        _event(
+            call,
+            CallEvent.Kind.ERROR,
+            "transfer_failed",
+            {"to": target, "code": exc.code, "message": exc.message},
+        )
         raise _carrier_failure(exc, call_id=call.pk) from exc
     with transaction.atomic():
         call = _locked(call.pk)
@@ -725,8 +805,12 @@ def call_say_and_hangup(*, call_id: int, message: str) -> Call:
             call.provider_call_id, message=message, document_url=document_url
         )
     except CarrierError as exc:
-        _event(call, CallEvent.Kind.ERROR, "say_and_hangup_failed",
-               {"code": exc.code, "message": exc.message})
+        _event(
+            call,
+            CallEvent.Kind.ERROR,
+            "say_and_hangup_failed",
+            {"code": exc.code, "message": exc.message},
+        )
         raise _carrier_failure(exc, call_id=call.pk) from exc
     _event(call, CallEvent.Kind.ACTION, "say_and_hangup", {"message": message})
     return call
@@ -782,9 +866,9 @@ def call_inbound_answer(
         return client.say_and_hangup(UNKNOWN_NUMBER_MESSAGE)
     now = timezone.now()
     with transaction.atomic():
-        call = _calls_for_update().filter(
-            provider=provider, provider_call_id=provider_call_id
-        ).first()
+        call = (
+            _calls_for_update().filter(provider=provider, provider_call_id=provider_call_id).first()
+        )
         if call is not None:
             _event(call, CallEvent.Kind.WEBHOOK, f"{provider}.answer", _webhook_payload(payload))
             if call.is_final:
@@ -793,8 +877,9 @@ def call_inbound_answer(
                 return client.say_and_hangup(BUSY_MESSAGE)
             return _stream_document(client, call)
 
-        decision = call_route(from_number=from_number, to_number=to_number,
-                              phone_number=phone_number, at=now)
+        decision = call_route(
+            from_number=from_number, to_number=to_number, phone_number=phone_number, at=now
+        )
         if not decision.is_fallback:
             try:
                 with transaction.atomic():
@@ -814,23 +899,38 @@ def call_inbound_answer(
             ringing_at=now,
             created_at=now,
         )
-        _event(call, CallEvent.Kind.WEBHOOK, f"{provider}.answer", _webhook_payload(payload),
-               at=now)
-        _event(call, CallEvent.Kind.INFO, "routed", {
-            "rule": decision.rule, "rule_id": decision.rule_id, "rule_name": decision.rule_name,
-            "reason": decision.reason, "agent_id": decision.agent.pk if decision.agent else None,
-            "fallback": decision.fallback_action,
-        }, at=now)
+        _event(
+            call, CallEvent.Kind.WEBHOOK, f"{provider}.answer", _webhook_payload(payload), at=now
+        )
+        _event(
+            call,
+            CallEvent.Kind.INFO,
+            "routed",
+            {
+                "rule": decision.rule,
+                "rule_id": decision.rule_id,
+                "rule_name": decision.rule_name,
+                "reason": decision.reason,
+                "agent_id": decision.agent.pk if decision.agent else None,
+                "fallback": decision.fallback_action,
+            },
+            at=now,
+        )
         transaction.on_commit(lambda: CALLS_STARTED.labels("inbound", provider).inc())
         # We answer at once: the call is connected as soon as the carrier gets our document.
         _advance(call, CallStatus.IN_PROGRESS, at=now, source=provider, exact_time=True)
         if decision.is_fallback:
             # No agent will hold this call open or end it: it ends with the fallback.
-            forwarded = (decision.fallback_action == FallbackAction.FORWARD
-                         and bool(decision.forward_number))
-            _finalize(call, status=CallStatus.COMPLETED,
-                      end_reason=EndReason.TRANSFERRED if forwarded else EndReason.COMPLETED,
-                      at=now, source="routing")
+            forwarded = decision.fallback_action == FallbackAction.FORWARD and bool(
+                decision.forward_number
+            )
+            _finalize(
+                call,
+                status=CallStatus.COMPLETED,
+                end_reason=EndReason.TRANSFERRED if forwarded else EndReason.COMPLETED,
+                at=now,
+                source="routing",
+            )
             return _fallback_document(client, decision, caller_id=to_number)
         return _stream_document(client, call)
 
@@ -851,8 +951,7 @@ def call_outbound_answer(
             call.save(update_fields=["provider_call_id", "updated_at"])
         if call.is_final:
             return client.say_and_hangup(CALL_ENDED_MESSAGE)
-        _advance(call, CallStatus.IN_PROGRESS, at=timezone.now(), source=provider,
-                 exact_time=True)
+        _advance(call, CallStatus.IN_PROGRESS, at=timezone.now(), source=provider, exact_time=True)
         return _stream_document(client, call)
 
 
@@ -878,9 +977,7 @@ def _callback_time(params: Mapping[str, Any]) -> dt.datetime | None:
         return None
 
 
-def _end_reason_from_callback(
-    call: Call, update: StatusUpdate, params: Mapping[str, Any]
-) -> str:
+def _end_reason_from_callback(call: Call, update: StatusUpdate, params: Mapping[str, Any]) -> str:
     status = CallStatus(update.status.value)
     if status != CallStatus.COMPLETED:
         return lifecycle.END_REASON_FOR_STATUS[status]
@@ -917,11 +1014,19 @@ def call_status_callback(
     with transaction.atomic():
         call = _find_call(provider=provider, call_id=call_id, update=update)
         if call is None:
-            logger.warning("status_callback_unknown_call", provider=provider,
-                           provider_call_id=update.provider_call_id)
+            logger.warning(
+                "status_callback_unknown_call",
+                provider=provider,
+                provider_call_id=update.provider_call_id,
+            )
             return None
-        _event(call, CallEvent.Kind.WEBHOOK, f"{provider}.status", _webhook_payload(params),
-               at=timezone.now())
+        _event(
+            call,
+            CallEvent.Kind.WEBHOOK,
+            f"{provider}.status",
+            _webhook_payload(params),
+            at=timezone.now(),
+        )
         columns: list[str] = []
         if update.provider_call_id and call.provider_call_id != update.provider_call_id:
             call.provider_call_id, columns = update.provider_call_id, [*columns, "provider_call_id"]
@@ -942,13 +1047,21 @@ def call_status_callback(
         if update.status is None or update.status == CarrierStatus.QUEUED:
             return call
         if update.status in (CarrierStatus.RINGING, CarrierStatus.IN_PROGRESS):
-            _advance(call, CallStatus(update.status.value), at=at or timezone.now(),
-                     source=provider, exact_time=at is not None)
+            _advance(
+                call,
+                CallStatus(update.status.value),
+                at=at or timezone.now(),
+                source=provider,
+                exact_time=at is not None,
+            )
             return call
         _finalize(
-            call, status=CallStatus(update.status.value),
+            call,
+            status=CallStatus(update.status.value),
             end_reason=_end_reason_from_callback(call, update, params),
-            at=at or timezone.now(), source=provider, duration_seconds=update.duration_seconds,
+            at=at or timezone.now(),
+            source=provider,
+            duration_seconds=update.duration_seconds,
         )
     return call
 
@@ -1024,9 +1137,14 @@ def message_send(
     phone_number = _sms_number(from_number=from_number, call=call)
     client = carrier_client(phone_number.provider)
     message = Message.objects.create(
-        direction=MessageDirection.OUTBOUND, phone_number=phone_number, call=call,
-        from_number=phone_number.number, to_number=to, body=body,
-        provider=phone_number.provider, status=MessageStatus.QUEUED,
+        direction=MessageDirection.OUTBOUND,
+        phone_number=phone_number,
+        call=call,
+        from_number=phone_number.number,
+        to_number=to,
+        body=body,
+        provider=phone_number.provider,
+        status=MessageStatus.QUEUED,
     )
     try:
         sent = client.send_sms(to=to, from_=phone_number.number, body=body)
@@ -1072,9 +1190,15 @@ def message_receive(
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                direction=MessageDirection.INBOUND, phone_number=phone_number, call=call,
-                from_number=from_number, to_number=to_number, body=body, provider=provider,
-                provider_message_id=provider_message_id, status=MessageStatus.RECEIVED,
+                direction=MessageDirection.INBOUND,
+                phone_number=phone_number,
+                call=call,
+                from_number=from_number,
+                to_number=to_number,
+                body=body,
+                provider=provider,
+                provider_message_id=provider_message_id,
+                status=MessageStatus.RECEIVED,
             )
     except IntegrityError:
         # The carrier retried while the first delivery was being stored.
@@ -1088,5 +1212,6 @@ def message_receive(
 
 def _counterpart_q(number: str) -> Q:
     """Calls whose other party is ``number``."""
-    return (Q(direction=CallDirection.INBOUND, from_number=number)
-            | Q(direction=CallDirection.OUTBOUND, to_number=number))
+    return Q(direction=CallDirection.INBOUND, from_number=number) | Q(
+        direction=CallDirection.OUTBOUND, to_number=number
+    )

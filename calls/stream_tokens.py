@@ -27,6 +27,7 @@ __all__ = ["InvalidStreamToken", "StreamGrant", "stream_token_consume", "stream_
 _SALT = "calls.stream-token"
 _SEPARATOR = "."
 
+
 @dataclass(frozen=True, slots=True)
 class StreamGrant:
     schema_name: str

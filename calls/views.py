@@ -38,18 +38,23 @@ def _answer(request: HttpRequest, provider: str, call_id_field: str) -> HttpResp
     target = webhook_target(request, numbers=[params.get("To", "")])
     if target is None:
         logger.info("webhook_unknown_number", provider=provider, to=params.get("To"))
-        return _xml(provider, carrier_client(provider).say_and_hangup(
-            services.UNKNOWN_NUMBER_MESSAGE))
+        return _xml(
+            provider, carrier_client(provider).say_and_hangup(services.UNKNOWN_NUMBER_MESSAGE)
+        )
     with tenant_activated(target):
         if target.call_id is not None:
             document = services.call_outbound_answer(
-                provider=provider, call_id=target.call_id,
-                provider_call_id=params.get(call_id_field, ""), payload=params,
+                provider=provider,
+                call_id=target.call_id,
+                provider_call_id=params.get(call_id_field, ""),
+                payload=params,
             )
         else:
             document = services.call_inbound_answer(
-                provider=provider, provider_call_id=params.get(call_id_field, ""),
-                from_number=params.get("From", ""), to_number=params.get("To", ""),
+                provider=provider,
+                provider_call_id=params.get(call_id_field, ""),
+                from_number=params.get("From", ""),
+                to_number=params.get("To", ""),
                 payload=params,
             )
     return _xml(provider, document)
@@ -76,8 +81,10 @@ def _recording(request: HttpRequest, provider: str, url_field: str) -> HttpRespo
         return HttpResponse(status=NO_CONTENT)  # in-progress/absent: only the final one counts
     with tenant_activated(target):
         services.call_recording_store(
-            call_id=target.call_id, url=params.get(url_field, ""),
-            duration_seconds=_int(params.get("RecordingDuration")), payload=params,
+            call_id=target.call_id,
+            url=params.get(url_field, ""),
+            duration_seconds=_int(params.get("RecordingDuration")),
+            payload=params,
             provider=provider,
         )
     return HttpResponse(status=NO_CONTENT)
@@ -91,8 +98,10 @@ def _sms(request: HttpRequest, provider: str, id_field: str, body_field: str) ->
         return _empty_reply(provider)
     with tenant_activated(target):
         services.message_receive(
-            provider=provider, provider_message_id=params.get(id_field, ""),
-            from_number=params.get("From", ""), to_number=params.get("To", ""),
+            provider=provider,
+            provider_message_id=params.get(id_field, ""),
+            from_number=params.get("From", ""),
+            to_number=params.get("To", ""),
             body=params.get(body_field, ""),
         )
     return _empty_reply(provider)
@@ -161,8 +170,10 @@ def plivo_say(request: HttpRequest) -> HttpResponse:
     target = webhook_target(request)
     if target is None or not target.ref.get("m"):
         return HttpResponse(status=404)
-    return _xml(Provider.PLIVO, services.call_message_answer(
-        provider=Provider.PLIVO, message=target.ref["m"]))
+    return _xml(
+        Provider.PLIVO,
+        services.call_message_answer(provider=Provider.PLIVO, message=target.ref["m"]),
+    )
 
 
 @carrier_webhook(Provider.PLIVO)

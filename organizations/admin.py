@@ -83,8 +83,15 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(ApiKey, site=platform_admin)
 class PlatformApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "organization", "role", "created_at", "last_used_at",
-                    "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "organization",
+        "role",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["role", "organization"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at", "created_by"]
@@ -141,8 +148,16 @@ class MembershipAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
-    list_display = ["name", "prefix", "role", "created_by", "created_at", "last_used_at",
-                    "expires_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "role",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["role"]
     search_fields = ["name", "prefix"]
     fields = ["name", "role", "expires_at", "prefix", "created_by", "last_used_at", "revoked_at"]

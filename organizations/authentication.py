@@ -116,13 +116,17 @@ def decode_supabase_jwt(token: str) -> dict:
 
 def _organization_from_claims(claims: dict) -> Organization | None:
     app_metadata = claims.get("app_metadata") or {}
-    org_ref = claims.get("org_id") or (app_metadata.get("org_id") if isinstance(app_metadata, dict) else None)
+    org_ref = claims.get("org_id") or (
+        app_metadata.get("org_id") if isinstance(app_metadata, dict) else None
+    )
     if org_ref in (None, ""):
         return None
     org_ref = str(org_ref)
     query = Organization.objects.exclude(schema_name="public")
     org = (
-        query.filter(pk=int(org_ref)).first() if org_ref.isdigit() else query.filter(slug=org_ref).first()
+        query.filter(pk=int(org_ref)).first()
+        if org_ref.isdigit()
+        else query.filter(slug=org_ref).first()
     )
     if org is None:
         # Same answer as "not a member": a token cannot probe which organizations exist.

@@ -142,9 +142,7 @@ def organization_update(*, organization: Organization, data: dict[str, Any]) -> 
 # --- members -------------------------------------------------------------------------------------
 
 
-def member_add(
-    *, organization: Organization, user: User, role: str = Role.MEMBER
-) -> Membership:
+def member_add(*, organization: Organization, user: User, role: str = Role.MEMBER) -> Membership:
     if role not in Role.values:
         raise ValidationFailed(details={"fields": {"role": [f"Choose one of {Role.values}."]}})
     membership, created = Membership.objects.get_or_create(
@@ -188,9 +186,10 @@ def member_remove(*, membership: Membership) -> None:
 
 def _sync_staff_flag(user: User) -> None:
     """Admin login is granted by an admin or owner role in some organization."""
-    is_staff = user.is_superuser or Membership.objects.filter(
-        user=user, role__in=[Role.ADMIN, Role.OWNER]
-    ).exists()
+    is_staff = (
+        user.is_superuser
+        or Membership.objects.filter(user=user, role__in=[Role.ADMIN, Role.OWNER]).exists()
+    )
     if user.is_staff != is_staff:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Serve the product: daphne (HTTP + WebSockets), a Celery worker and Celery beat, all in the
+# Serve the product: the ASGI server (HTTP + WebSockets), a Celery worker and Celery beat, all in the
 # foreground. Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,15 @@ $BIN/celery -A voiceagents worker --loglevel=INFO --concurrency=${CELERY_CONCURR
 pids+=($!)
 $BIN/celery -A voiceagents beat --loglevel=INFO &
 pids+=($!)
-$BIN/daphne -b "$HOST" -p "$PORT" voiceagents.asgi:application &
+# The ASGI server. uvicorn (uvloop, websockets-sansio) by default: it serves the media
+# WebSockets with about half daphne's CPU per call (docs/benchmarks.md, "Media bridge").
+# ASGI_SERVER=daphne serves the same application with daphne.
+if [ "${ASGI_SERVER:-uvicorn}" = "daphne" ]; then
+  $BIN/daphne -b "$HOST" -p "$PORT" voiceagents.asgi:application &
+else
+  $BIN/uvicorn voiceagents.asgi:application --host "$HOST" --port "$PORT" \
+    --loop uvloop --ws websockets-sansio --no-access-log --proxy-headers &
+fi
 pids+=($!)
 # Whichever process dies first takes the others down with it.
 wait -n "${pids[@]}"

@@ -24,7 +24,11 @@ def free_port() -> int:
 
 
 class DaphneServer:
-    def __init__(self, *, env: dict[str, str]) -> None:
+    """Our ASGI application in a subprocess: daphne by default, or uvicorn (``server=``), the
+    two servers ``make run`` can use."""
+
+    def __init__(self, *, env: dict[str, str], server: str = "daphne") -> None:
+        self.server = server
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -46,15 +50,42 @@ class DaphneServer:
             **env,
         }
         self.process: subprocess.Popen | None = None
-        self.log_path = ROOT / "var" / f"daphne-test-{os.getpid()}.log"
+        self.log_path = ROOT / "var" / f"{server}-test-{os.getpid()}.log"
 
     def start(self) -> DaphneServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("w")
+        if self.server == "uvicorn":
+            command = [
+                "-m",
+                "uvicorn",
+                "voiceagents.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--loop",
+                "uvloop",
+                "--ws",
+                "websockets-sansio",
+                "--no-access-log",
+            ]
+        else:
+            command = [
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "voiceagents.asgi:application",
+            ]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "voiceagents.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, *command],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

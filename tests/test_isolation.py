@@ -8,8 +8,12 @@ from tests.isolation import MISSING_ID, RESOURCES
 pytestmark = pytest.mark.django_db
 
 # The resources' registrations live with their apps' tests; importing them fills RESOURCES.
-for module in ("tests.agents.isolation", "tests.calls.isolation", "tests.knowledge.isolation",
-               "tests.integrations.isolation"):
+for module in (
+    "tests.agents.isolation",
+    "tests.calls.isolation",
+    "tests.knowledge.isolation",
+    "tests.integrations.isolation",
+):
     try:
         __import__(module)
     except ModuleNotFoundError as exc:
@@ -85,9 +89,7 @@ def test_credential_of_a_on_b_domain_is_refused(b_row, org_a, org_b, make_api_ke
 
 
 @pytest.mark.parametrize("b_row", RESOURCES, ids=ids, indirect=True)
-def test_jwt_of_a_member_naming_b_is_refused(
-    b_row, org_a, org_b, make_member, make_jwt, bearer
-):
+def test_jwt_of_a_member_naming_b_is_refused(b_row, org_a, org_b, make_member, make_jwt, bearer):
     resource, pk, before = b_row
     user = make_member(org_a, "owner")
     client = bearer(make_jwt(user, org_b))

@@ -22,7 +22,8 @@ HTTP_LATENCY = Histogram(
     registry=REGISTRY,
 )
 ACTIVE_CALLS = Gauge(
-    "voiceagents_active_calls", "Calls whose media bridge is open in this process.",
+    "voiceagents_active_calls",
+    "Calls whose media bridge is open in this process.",
     registry=REGISTRY,
 )
 BRIDGE_FRAME_LATENCY = Histogram(
@@ -33,7 +34,9 @@ BRIDGE_FRAME_LATENCY = Histogram(
     registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge(
-    "voiceagents_queue_depth", "Messages waiting in a Celery queue.", ["queue"],
+    "voiceagents_queue_depth",
+    "Messages waiting in a Celery queue.",
+    ["queue"],
     registry=REGISTRY,
 )
 

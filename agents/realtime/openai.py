@@ -25,7 +25,7 @@ import asyncio
 import base64
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -84,11 +84,13 @@ class AudioOutB64(AudioOut):
     ``isinstance(event, AudioOutB64)`` or ``getattr(event, "payload_b64", None)``.
     """
 
-    __slots__ = ("payload_b64",)
+    __slots__ = ("payload_b64", "nbytes")
 
     def __init__(self, payload_b64: str, item_id: str) -> None:
         self.payload_b64 = payload_b64
         self.item_id = item_id
+        # Length of the decoded audio, computed from the base64 length.
+        self.nbytes = b64_decoded_len(payload_b64)
 
     @property  # type: ignore[override]
     def payload(self) -> bytes:
@@ -98,11 +100,6 @@ class AudioOutB64(AudioOut):
             data = base64.b64decode(self.payload_b64)
             _PAYLOAD_SLOT.__set__(self, data)
             return data
-
-    @property
-    def nbytes(self) -> int:
-        """Length of the decoded audio, computed from the base64 length."""
-        return b64_decoded_len(self.payload_b64)
 
     def __repr__(self) -> str:
         return f"AudioOutB64(nbytes={self.nbytes}, item_id={self.item_id!r})"
@@ -130,6 +127,7 @@ class OpenAIRealtimeSession(RealtimeSession):
     def __init__(self, config: SessionConfig) -> None:
         super().__init__(config)
         self._conn: AsyncRealtimeConnection | None = None
+        self._send_text: Callable[[str], Awaitable[None]] | None = None
         self._closing = False
         self._reset_state()
 
@@ -174,6 +172,7 @@ class OpenAIRealtimeSession(RealtimeSession):
             await _quiet_close(conn)
             raise
         self._conn = conn
+        self._send_text = _text_sender(conn)
 
     def session_payload(self) -> dict[str, Any]:
         """The ``session`` object of ``session.update`` for a phone call."""
@@ -243,7 +242,10 @@ class OpenAIRealtimeSession(RealtimeSession):
         """
         if '"' in payload_b64 or "\\" in payload_b64:
             raise ValueError("audio payload is not base64")
-        await self._connection().send_raw(_APPEND_HEAD + payload_b64 + _APPEND_TAIL)
+        send = self._send_text
+        if send is None or self._conn is None:
+            raise RealtimeSessionError("OpenAI realtime session is not connected")
+        await send(_APPEND_HEAD + payload_b64 + _APPEND_TAIL)
 
     # --- events -------------------------------------------------------------------------------
 
@@ -252,7 +254,7 @@ class OpenAIRealtimeSession(RealtimeSession):
         if conn is None:
             yield Closed(unexpected=not self._closing, reason="not connected")
             return
-        recv = conn.recv_bytes
+        recv = _bytes_receiver(conn)
         loads = orjson.loads
         item_bytes = self._item_bytes
         while True:
@@ -410,6 +412,33 @@ class OpenAIRealtimeSession(RealtimeSession):
             await conn.response.create(event_id=event_id)
         else:
             await conn.response.create(response=params, event_id=event_id)  # type: ignore[arg-type]
+
+
+# The SDK's send_raw / recv_bytes wrap the websockets connection with its own reconnection
+# bookkeeping, run for every frame (an anyio task lookup and a send-queue check: ~8% of the
+# media server's CPU in bench/bench_bridge.py). That machinery is only armed when
+# ``on_reconnecting`` is given, which we never do (the bridge reconnects itself, with the
+# transcript), so both reduce to the websockets connection's own send/recv. Use those
+# directly, and fall back to the SDK's methods if its internals ever look different.
+
+
+def _websocket_of(conn: AsyncRealtimeConnection) -> Any | None:
+    ws = getattr(conn, "_connection", None)
+    if getattr(conn, "_make_ws", None) is not None or ws is None:
+        return None
+    if not (callable(getattr(ws, "send", None)) and callable(getattr(ws, "recv", None))):
+        return None
+    return ws
+
+
+def _text_sender(conn: AsyncRealtimeConnection) -> Callable[[str], Awaitable[None]]:
+    ws = _websocket_of(conn)
+    return conn.send_raw if ws is None else ws.send
+
+
+def _bytes_receiver(conn: AsyncRealtimeConnection) -> Callable[[], Awaitable[bytes]]:
+    ws = _websocket_of(conn)
+    return conn.recv_bytes if ws is None else functools.partial(ws.recv, decode=False)
 
 
 def _turn_detection(extra: dict[str, Any]) -> dict[str, Any] | None:

@@ -23,7 +23,8 @@ from calls.models import (
 class RoutingRuleSerializer(serializers.ModelSerializer):
     agent_id = serializers.IntegerField()
     days_of_week = serializers.ListField(
-        child=serializers.IntegerField(min_value=0, max_value=6), required=False,
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        required=False,
         help_text="0 = Monday … 6 = Sunday; empty = every day.",
     )
     start_time = serializers.TimeField(required=False, allow_null=True)
@@ -31,8 +32,18 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RoutingRule
-        fields = ["id", "position", "name", "caller_prefix", "caller_country", "days_of_week",
-                  "start_time", "end_time", "agent_id", "is_active"]
+        fields = [
+            "id",
+            "position",
+            "name",
+            "caller_prefix",
+            "caller_country",
+            "days_of_week",
+            "start_time",
+            "end_time",
+            "agent_id",
+            "is_active",
+        ]
         read_only_fields = ["id", "position"]
         extra_kwargs = {
             "name": {"required": False},
@@ -54,9 +65,21 @@ class PhoneNumberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PhoneNumber
-        fields = ["id", "number", "provider", "provider_id", "friendly_name", "capabilities",
-                  "agent_id", "fallback_action", "fallback_message", "fallback_forward_number",
-                  "rules", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "number",
+            "provider",
+            "provider_id",
+            "friendly_name",
+            "capabilities",
+            "agent_id",
+            "fallback_action",
+            "fallback_message",
+            "fallback_forward_number",
+            "rules",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_capabilities(self, obj: PhoneNumber) -> dict[str, bool]:
@@ -70,9 +93,7 @@ class PhoneNumberUpdateSerializer(serializers.Serializer):
     agent_id = serializers.IntegerField(required=False, allow_null=True)
     fallback_action = serializers.ChoiceField(choices=FallbackAction.choices, required=False)
     fallback_message = serializers.CharField(required=False, allow_blank=True)
-    fallback_forward_number = serializers.CharField(
-        max_length=32, required=False, allow_blank=True
-    )
+    fallback_forward_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
     rules = RoutingRuleSerializer(
         many=True, required=False, help_text="Replaces every rule, in this order."
     )
@@ -139,7 +160,9 @@ def route_result(decision) -> dict:
             "action": decision.fallback_action,
             "message": decision.fallback_message,
             "forward_number": decision.forward_number,
-        } if decision.is_fallback else None,
+        }
+        if decision.is_fallback
+        else None,
     }
 
 
@@ -155,12 +178,36 @@ class CallSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Call
-        fields = ["id", "direction", "status", "end_reason", "from_number", "to_number",
-                  "phone_number_id", "provider", "provider_call_id", "agent_id", "agent_version",
-                  "answered_by", "created_at", "placed_at", "ringing_at", "answered_at",
-                  "ended_at", "duration_seconds", "recording_url", "recording_duration_seconds",
-                  "cost", "cost_currency", "variables", "usage", "error_code", "error_message",
-                  "batch_id", "schedule_id"]
+        fields = [
+            "id",
+            "direction",
+            "status",
+            "end_reason",
+            "from_number",
+            "to_number",
+            "phone_number_id",
+            "provider",
+            "provider_call_id",
+            "agent_id",
+            "agent_version",
+            "answered_by",
+            "created_at",
+            "placed_at",
+            "ringing_at",
+            "answered_at",
+            "ended_at",
+            "duration_seconds",
+            "recording_url",
+            "recording_duration_seconds",
+            "cost",
+            "cost_currency",
+            "variables",
+            "usage",
+            "error_code",
+            "error_message",
+            "batch_id",
+            "schedule_id",
+        ]
         read_only_fields = fields
 
 
@@ -199,7 +246,9 @@ class CallCreateSerializer(serializers.Serializer):
     agent_id = serializers.IntegerField()
     to_phone = serializers.CharField(max_length=32, help_text="E.164, e.g. +14155550199.")
     from_phone = serializers.CharField(
-        max_length=32, required=False, allow_blank=True,
+        max_length=32,
+        required=False,
+        allow_blank=True,
         help_text="One of our numbers; default: the organization's caller id, then the "
         "agent's number.",
     )
@@ -219,9 +268,21 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "direction", "status", "from_number", "to_number", "body",
-                  "phone_number_id", "call_id", "provider", "provider_message_id", "error_code",
-                  "error_message", "created_at"]
+        fields = [
+            "id",
+            "direction",
+            "status",
+            "from_number",
+            "to_number",
+            "body",
+            "phone_number_id",
+            "call_id",
+            "provider",
+            "provider_message_id",
+            "error_code",
+            "error_message",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

@@ -86,8 +86,7 @@ class PhoneNumberViewSet(OrganizationModelViewSet):
         )
         return Response(route_result(decision))
 
-    @extend_schema(request=PhoneNumberImportSerializer,
-                   responses=PhoneNumberImportResultSerializer)
+    @extend_schema(request=PhoneNumberImportSerializer, responses=PhoneNumberImportResultSerializer)
     @action(detail=False, methods=["post"], url_path="import")
     def import_numbers(self, request):
         """Add the numbers of the platform's carrier account (Twilio by default)."""

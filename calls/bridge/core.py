@@ -279,7 +279,11 @@ class CallBridge:
         self._caller_audio_ready.set()
 
     async def _send_caller_audio(self) -> None:
-        queue, ready, send = self._caller_audio, self._caller_audio_ready, self.session.send_audio_b64
+        queue, ready, send = (
+            self._caller_audio,
+            self._caller_audio_ready,
+            self.session.send_audio_b64,
+        )
         while True:
             await ready.wait()
             while queue:
@@ -413,7 +417,11 @@ class CallBridge:
     def _transcript(self, event: Transcript) -> None:
         now_ms = self._now_ms()
         if event.speaker == "caller":
-            start = self._caller_speech_started_ms if self._caller_speech_started_ms is not None else now_ms
+            start = (
+                self._caller_speech_started_ms
+                if self._caller_speech_started_ms is not None
+                else now_ms
+            )
             self._caller_speech_started_ms = None
             self._last_activity = time.monotonic()
         else:
@@ -429,7 +437,9 @@ class CallBridge:
         task.add_done_callback(self._tool_tasks.discard)
         if event.speaker == "agent" and self.settings.end_call_phrases:
             lowered = text.lower()
-            if any(phrase.lower() in lowered for phrase in self.settings.end_call_phrases if phrase):
+            if any(
+                phrase.lower() in lowered for phrase in self.settings.end_call_phrases if phrase
+            ):
                 self.event("end_call_phrase", text=text)
                 self.request_hangup(reason="agent_hangup")
 
@@ -459,8 +469,13 @@ class CallBridge:
                 error = f"The tool {call.name} failed: {type(exc).__name__}."
         duration_ms = int((time.monotonic() - started) * 1000)
         self.records.tools.append(
-            {"name": call.name, "arguments": call.arguments, "result": result, "error": error,
-             "duration_ms": duration_ms}
+            {
+                "name": call.name,
+                "arguments": call.arguments,
+                "result": result,
+                "error": error,
+                "duration_ms": duration_ms,
+            }
         )
         if self._finishing or not self._connected:
             return
@@ -491,7 +506,9 @@ class CallBridge:
             await self._send_carrier(self.protocol.clear())
             if self._connected:
                 with contextlib.suppress(Exception):
-                    await self.session.interrupt(item_id=self._item_id, audio_end_ms=self.heard_ms())
+                    await self.session.interrupt(
+                        item_id=self._item_id, audio_end_ms=self.heard_ms()
+                    )
             self._forget_playback()
         if self.settings.voicemail_message and self._connected:
             await self.session.say(self.settings.voicemail_message)
@@ -530,7 +547,10 @@ class CallBridge:
                     self._response_active = True
                 self.request_hangup(reason="max_duration")
                 continue
-            if settings.silence_timeout_s and now - self._last_activity >= settings.silence_timeout_s:
+            if (
+                settings.silence_timeout_s
+                and now - self._last_activity >= settings.silence_timeout_s
+            ):
                 self._last_activity = now
                 self._silence_prompts += 1
                 self.event("silence_timeout", prompt=self._silence_prompts)

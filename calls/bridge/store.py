@@ -34,16 +34,20 @@ class BridgeContext:
 
 
 def bridge_context_load(*, call_id: int) -> BridgeContext | None:
-    call = Call.objects.filter(pk=call_id).only(
-        "id", "provider", "direction", "status", "agent_id", "variables"
-    ).first()
+    call = (
+        Call.objects.filter(pk=call_id)
+        .only("id", "provider", "direction", "status", "agent_id", "variables")
+        .first()
+    )
     if call is None or call.agent_id is None:
         return None
     config = agent_config_resolve(agent_id=call.agent_id)
     rendered = config.render(variables=call.variables)
     if rendered.missing:
         CallEvent.objects.create(
-            call_id=call.pk, kind=CallEvent.Kind.INFO, name="prompt_variables_missing",
+            call_id=call.pk,
+            kind=CallEvent.Kind.INFO,
+            name="prompt_variables_missing",
             payload={"missing": list(rendered.missing)},
         )
     return BridgeContext(
@@ -85,18 +89,34 @@ def _record(*, call_id: int, records: PendingRecords, started_at) -> None:
         return started_at + timezone.timedelta(milliseconds=ms)
 
     TranscriptTurn.objects.bulk_create(
-        TranscriptTurn(call_id=call_id, speaker=t["speaker"], text=t["text"],
-                       start_ms=t["start_ms"], end_ms=t["end_ms"])
+        TranscriptTurn(
+            call_id=call_id,
+            speaker=t["speaker"],
+            text=t["text"],
+            start_ms=t["start_ms"],
+            end_ms=t["end_ms"],
+        )
         for t in records.turns
     )
     ToolInvocation.objects.bulk_create(
-        ToolInvocation(call_id=call_id, name=t["name"], arguments=t["arguments"] or {},
-                       result=t["result"], error=t["error"], duration_ms=t["duration_ms"])
+        ToolInvocation(
+            call_id=call_id,
+            name=t["name"],
+            arguments=t["arguments"] or {},
+            result=t["result"],
+            error=t["error"],
+            duration_ms=t["duration_ms"],
+        )
         for t in records.tools
     )
     CallEvent.objects.bulk_create(
-        CallEvent(call_id=call_id, kind=CallEvent.Kind.INFO, name=e["name"],
-                  payload=e["payload"], created_at=at(e["at_ms"]))
+        CallEvent(
+            call_id=call_id,
+            kind=CallEvent.Kind.INFO,
+            name=e["name"],
+            payload=e["payload"],
+            created_at=at(e["at_ms"]),
+        )
         for e in records.events
     )
 
@@ -110,20 +130,28 @@ class ServiceHooks(BridgeHooks):
 
     async def started(self, *, carrier_call_id: str, stream_id: str) -> None:
         await in_tenant(
-            self.schema_name, services.call_mark_in_progress, call_id=self.call_id,
+            self.schema_name,
+            services.call_mark_in_progress,
+            call_id=self.call_id,
             provider_call_id=carrier_call_id,
         )
 
     async def record(self, records: PendingRecords) -> None:
         await in_tenant(
-            self.schema_name, _record, call_id=self.call_id, records=records,
+            self.schema_name,
+            _record,
+            call_id=self.call_id,
+            records=records,
             started_at=self.started_at,
         )
 
     async def finalize(self, *, end_reason: str, usage: dict[str, Any]) -> None:
         await in_tenant(
-            self.schema_name, services.call_finalize, call_id=self.call_id,
-            end_reason=end_reason, usage=usage,
+            self.schema_name,
+            services.call_finalize,
+            call_id=self.call_id,
+            end_reason=end_reason,
+            usage=usage,
         )
         await self.publish({"type": "call.ended", "end_reason": end_reason})
 

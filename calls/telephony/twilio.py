@@ -206,9 +206,7 @@ class TwilioClient(CarrierClient):
     def say_and_hangup_live(
         self, provider_call_id: str, *, message: str, document_url: str | None = None
     ) -> None:
-        self._call(
-            self._client.calls(provider_call_id).update, twiml=self.say_and_hangup(message)
-        )
+        self._call(self._client.calls(provider_call_id).update, twiml=self.say_and_hangup(message))
 
     def send_sms(
         self, *, to: str, from_: str, body: str, status_callback_url: str | None = None

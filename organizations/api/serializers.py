@@ -9,9 +9,18 @@ class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
         fields = [
-            "id", "name", "slug", "industry", "timezone", "domain", "default_caller_id",
-            "max_concurrent_calls", "calling_window_start", "calling_window_end",
-            "created_at", "updated_at",
+            "id",
+            "name",
+            "slug",
+            "industry",
+            "timezone",
+            "domain",
+            "default_caller_id",
+            "max_concurrent_calls",
+            "calling_window_start",
+            "calling_window_end",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "slug", "domain", "created_at", "updated_at"]
 
@@ -72,8 +81,15 @@ class ApiKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
         fields = [
-            "id", "name", "prefix", "role", "created_by", "created_at", "last_used_at",
-            "expires_at", "revoked_at",
+            "id",
+            "name",
+            "prefix",
+            "role",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
         ]
         read_only_fields = fields
 

@@ -99,7 +99,9 @@ class OrganizationViewSet(OrganizationViewSet):
             return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
         # Unknown people are invited: they prove they own the address by accepting.
         invitation, _token = services.invitation_create(
-            organization=org, email=email, role=role,
+            organization=org,
+            email=email,
+            role=role,
             invited_by=request.user if isinstance(request.user, User) else None,
         )
         return Response(
@@ -107,8 +109,7 @@ class OrganizationViewSet(OrganizationViewSet):
         )
 
     @extend_schema(request=MemberUpdateSerializer, responses=MembershipSerializer)
-    @action(detail=True, methods=["get", "patch", "delete"],
-            url_path=r"members/(?P<member_id>\d+)")
+    @action(detail=True, methods=["get", "patch", "delete"], url_path=r"members/(?P<member_id>\d+)")
     def member_detail(self, request, pk=None, member_id=None):
         org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
         membership = selectors.membership_get(organization=org, membership_id=member_id)

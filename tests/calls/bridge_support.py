@@ -58,28 +58,39 @@ def fake_hume():
 
 
 @pytest.fixture(scope="session")
-def daphne(django_db_setup, fake_openai, fake_gemini, fake_hume, fake_twilio_rest,
-           _channel_layer_namespace):
-    server = DaphneServer(
-        env={
-            "OPENAI_API_KEY": fake_openai.api_key,
-            "OPENAI_BASE_URL": fake_openai.base_url,
-            "GEMINI_API_KEY": fake_gemini.fake.api_key,
-            "GEMINI_BASE_URL": fake_gemini.fake.base_url,
-            # google-genai builds its TLS context from SSL_CERT_FILE: trust the fake's CA.
-            "SSL_CERT_FILE": fake_gemini.ca_file,
-            "HUME_API_KEY": fake_hume.fake.api_key,
-            "HUME_BASE_URL": fake_hume.fake.base_url,
-            "TWILIO_ACCOUNT_ID": fake_twilio_rest.account_sid,
-            "TWILIO_AUTH_TOKEN": fake_twilio_rest.auth_token,
-            "TWILIO_API_BASE_URL": fake_twilio_rest.base_url,
-            "CHANNELS_PREFIX": _channel_layer_namespace,
-            # Outbound calls are dialed by a Celery task; in this server it runs inline.
-            "CELERY_TASK_ALWAYS_EAGER": "true",
-        }
-    ).start()
+def daphne(_server_env):
+    server = DaphneServer(env=_server_env).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(_server_env):
+    server = DaphneServer(env=_server_env, server="uvicorn").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _server_env(
+    django_db_setup, fake_openai, fake_gemini, fake_hume, fake_twilio_rest, _channel_layer_namespace
+):
+    return {
+        "OPENAI_API_KEY": fake_openai.api_key,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "GEMINI_API_KEY": fake_gemini.fake.api_key,
+        "GEMINI_BASE_URL": fake_gemini.fake.base_url,
+        # google-genai builds its TLS context from SSL_CERT_FILE: trust the fake's CA.
+        "SSL_CERT_FILE": fake_gemini.ca_file,
+        "HUME_API_KEY": fake_hume.fake.api_key,
+        "HUME_BASE_URL": fake_hume.fake.base_url,
+        "TWILIO_ACCOUNT_ID": fake_twilio_rest.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio_rest.auth_token,
+        "TWILIO_API_BASE_URL": fake_twilio_rest.base_url,
+        "CHANNELS_PREFIX": _channel_layer_namespace,
+        # Outbound calls are dialed by a Celery task; in this server it runs inline.
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -130,19 +141,28 @@ def script(fake_openai):
     fake_openai.script = Script()
 
 
-def make_call(org, *, provider: str = "twilio", variables: dict | None = None,
-              **agent_config: Any) -> Call:
+def make_call(
+    org, *, provider: str = "twilio", variables: dict | None = None, **agent_config: Any
+) -> Call:
     """A committed inbound call answered by a new agent (requires committed_db)."""
-    config = {"system_prompt": "You are helpful. The caller is {{customer_name}}.",
-              "first_message": "Hello {{customer_name}}, thanks for calling.",
-              "silence_timeout_seconds": 30, **agent_config}
+    config = {
+        "system_prompt": "You are helpful. The caller is {{customer_name}}.",
+        "first_message": "Hello {{customer_name}}, thanks for calling.",
+        "silence_timeout_seconds": 30,
+        **agent_config,
+    }
     ai_provider = config.pop("ai_provider", "openai")
     with tenant_context(org):
         agent = agent_create(name="Bridge agent", ai_provider=ai_provider, **config)
         return Call.objects.create(
-            direction="inbound", provider=provider, from_number="+14155550111",
-            to_number="+14155550100", agent=agent, agent_version=agent.versions.first(),
-            status="ringing", variables=variables or {"customer_name": "Ada"},
+            direction="inbound",
+            provider=provider,
+            from_number="+14155550111",
+            to_number="+14155550100",
+            agent=agent,
+            agent_version=agent.versions.first(),
+            status="ringing",
+            variables=variables or {"customer_name": "Ada"},
         )
 
 

@@ -3,12 +3,14 @@ registered here by importing them."""
 
 from tests.calls.bridge_support import (  # noqa: F401
     _channel_layer_namespace,
+    _server_env,
     daphne,
     fake_gemini,
     fake_hume,
     fake_openai,
     fake_twilio_rest,
     script,
+    uvicorn_server,
 )
 from tests.calls.telephony_support import (  # noqa: F401
     alpha,

@@ -76,8 +76,11 @@ def make_number():
 
     def make(number=OUR_NUMBER, *, provider="twilio", agent=None, rules=None, **fields):
         return services.phone_number_create(
-            number=number, provider=provider, agent_id=agent.pk if agent else None,
-            rules=rules, **fields,
+            number=number,
+            provider=provider,
+            agent_id=agent.pk if agent else None,
+            rules=rules,
+            **fields,
         )
 
     return make
@@ -104,8 +107,10 @@ def post_webhook(url: str, params: dict[str, str], headers: dict[str, str]):
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return Client().post(
-        path, urlencode(params, doseq=True),
-        content_type="application/x-www-form-urlencoded", headers=headers,
+        path,
+        urlencode(params, doseq=True),
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
     )
 
 

@@ -22,7 +22,8 @@ def _setup_outbound(org):
 
     with tenant_context(org):
         agent = agent_create(
-            name="Collections", first_message="Hello {{customer_name}}!",
+            name="Collections",
+            first_message="Hello {{customer_name}}!",
             voicemail_message="Hi {{customer_name}}, this is Acme. Please call us back.",
         )
         phone_number_create(number="+14155550100", provider="twilio", agent_id=agent.pk)
@@ -43,8 +44,11 @@ async def test_outbound_call_reaching_voicemail_leaves_the_message(
     async with httpx.AsyncClient(base_url=daphne.base_url, timeout=10) as api:
         created = await api.post(
             "/api/v1/calls/",
-            json={"agent_id": agent.pk, "to_phone": "+14155550199",
-                  "variables": {"customer_name": "Grace"}},
+            json={
+                "agent_id": agent.pk,
+                "to_phone": "+14155550199",
+                "variables": {"customer_name": "Grace"},
+            },
             headers={"Authorization": f"Bearer {key}"},
         )
     assert created.status_code == 201, created.text
@@ -65,8 +69,11 @@ async def test_outbound_call_reaching_voicemail_leaves_the_message(
         verdict = await _post_signed(driver.machine_detection("machine_end_beep"))
         assert verdict.status_code in (200, 204), verdict.text
         await wait_until(lambda: client.closed_at is not None, timeout=15, what="hangup")
-    says = [e["response"]["instructions"] for e in fake_openai.current.of_type("response.create")
-            if "instructions" in (e.get("response") or {})]
+    says = [
+        e["response"]["instructions"]
+        for e in fake_openai.current.of_type("response.create")
+        if "instructions" in (e.get("response") or {})
+    ]
     assert any("Hi Grace, this is Acme. Please call us back." in text for text in says), says
     # Twilio then reports the end of the call.
     final = await _post_signed(driver.status("completed", duration=12))
@@ -77,7 +84,10 @@ async def test_outbound_call_reaching_voicemail_leaves_the_message(
 
     ended = await wait_for_final(org_a, Ref)
     assert (ended.status, ended.end_reason, ended.answered_by) == (
-        "completed", "voicemail", "machine")
+        "completed",
+        "voicemail",
+        "machine",
+    )
 
 
 def _event_names(org, call):
@@ -94,7 +104,10 @@ async def test_model_lost_twice_apologizes_through_the_carrier_and_fails_the_cal
     client = TwilioMediaClient(media_url(daphne, org_a, call))
     # An inbound call the carrier knows about (it is the carrier's live call we redirect).
     fake_twilio_rest.calls[client.call_sid] = FakeCall(
-        sid=client.call_sid, to=call.to_number, from_=call.from_number, status="in-progress",
+        sid=client.call_sid,
+        to=call.to_number,
+        from_=call.from_number,
+        status="in-progress",
         params={},
     )
     async with client:
@@ -106,8 +119,9 @@ async def test_model_lost_twice_apologizes_through_the_carrier_and_fails_the_cal
         await fake_openai.drop()
         await wait_until(lambda: client.closed_at is not None, timeout=15, what="hangup")
     # The apology is spoken by the carrier: the live call's TwiML is replaced.
-    updates = [r for r in fake_twilio_rest.requests_to("Calls", "POST")
-               if client.call_sid in r.path]
+    updates = [
+        r for r in fake_twilio_rest.requests_to("Calls", "POST") if client.call_sid in r.path
+    ]
     assert updates and "<Say" in (updates[-1].field("Twiml") or ""), updates
     ended = await wait_for_final(org_a, call)
     assert (ended.status, ended.end_reason) == ("failed", "failed")

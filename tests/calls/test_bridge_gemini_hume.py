@@ -29,14 +29,16 @@ async def test_transcoding_providers_hold_a_conversation_with_a_tool_call(
     client = TwilioMediaClient(media_url(daphne, org_a, call))
     async with client:
         # The greeting arrives as mu-law 8 kHz, ready for the carrier.
-        await wait_until(lambda: len(client.audio_received) >= 8 * 300, timeout=15,
-                         what="greeting audio")
+        await wait_until(
+            lambda: len(client.audio_received) >= 8 * 300, timeout=15, what="greeting audio"
+        )
         connection = fake.connections[-1]
         before = len(client.audio_received)
         await client.send_audio(caller_turn(speech_ms=700, silence_ms=900))
         # Caller audio reached the model (as PCM), a tool call ran and the answer came back.
-        await wait_until(lambda: len(client.audio_received) > before + 8 * 300, timeout=15,
-                         what="answer audio")
+        await wait_until(
+            lambda: len(client.audio_received) > before + 8 * 300, timeout=15, what="answer audio"
+        )
         assert connection is fake.connections[-1]
         await client.hangup()
     ended = await wait_for_final(org_a, call)

@@ -27,9 +27,14 @@ def _turns(org, call):
         return list(TranscriptTurn.objects.filter(call=call).values("speaker", "text"))
 
 
-async def test_greeting_is_heard_and_a_conversation_is_recorded(daphne, fake_openai, script, org_a):
+@pytest.mark.parametrize("server_name", ["daphne", "uvicorn_server"])
+async def test_greeting_is_heard_and_a_conversation_is_recorded(
+    request, server_name, fake_openai, script, org_a
+):
+    # Both ASGI servers make run can use serve the same application.
+    server = request.getfixturevalue(server_name)
     call = await sync_to_async(make_call)(org_a)
-    client = TwilioMediaClient(media_url(daphne, org_a, call))
+    client = TwilioMediaClient(media_url(server, org_a, call))
     async with client:
         # The rendered first message is what the model is asked to say.
         await wait_until(lambda: client.audio_received, what="greeting audio")
@@ -37,8 +42,11 @@ async def test_greeting_is_heard_and_a_conversation_is_recorded(daphne, fake_ope
         update = connection.of_type("session.update")[0]["session"]
         assert "The caller is Ada." in update["instructions"]
         assert update["audio"]["input"]["format"]["type"] == "audio/pcmu"
-        says = [e for e in connection.of_type("response.create")
-                if "Hello Ada" in (e.get("response") or {}).get("instructions", "")]
+        says = [
+            e
+            for e in connection.of_type("response.create")
+            if "Hello Ada" in (e.get("response") or {}).get("instructions", "")
+        ]
         assert says, connection.of_type("response.create")
         await wait_until(lambda: client.queued_ms == 0 and client.marks, what="greeting played")
 
@@ -119,8 +127,10 @@ async def test_barge_in_clears_the_carrier_and_truncates_at_what_was_heard(
 async def test_failing_and_unknown_tools_return_errors_and_the_call_goes_on(
     daphne, fake_openai, script, org_a
 ):
-    script.tool_calls = {1: ("knowledge_search", {"query": "  "}),
-                         2: ("launch_rocket", {"when": "now"})}
+    script.tool_calls = {
+        1: ("knowledge_search", {"query": "  "}),
+        2: ("launch_rocket", {"when": "now"}),
+    }
     call = await sync_to_async(make_call)(org_a, tools=["knowledge_search"])
     client = TwilioMediaClient(media_url(daphne, org_a, call))
     async with client:
@@ -128,18 +138,26 @@ async def test_failing_and_unknown_tools_return_errors_and_the_call_goes_on(
         for turn in (1, 2):
             await client.send_audio(caller_turn(speech_ms=600, silence_ms=700, seed=turn))
             await fake_openai.wait_for(
-                lambda n=turn: len(fake_openai.current.of_type("conversation.item.create")) >= n
-                and any(e["item"]["type"] == "function_call_output"
-                        for e in fake_openai.current.of_type("conversation.item.create")[n - 1:]),
+                lambda n=turn: (
+                    len(fake_openai.current.of_type("conversation.item.create")) >= n
+                    and any(
+                        e["item"]["type"] == "function_call_output"
+                        for e in fake_openai.current.of_type("conversation.item.create")[n - 1 :]
+                    )
+                ),
                 timeout=10,
             )
-        outputs = [e["item"]["output"] for e in fake_openai.current.of_type("conversation.item.create")
-                   if e["item"]["type"] == "function_call_output"]
+        outputs = [
+            e["item"]["output"]
+            for e in fake_openai.current.of_type("conversation.item.create")
+            if e["item"]["type"] == "function_call_output"
+        ]
         assert "non-empty 'query'" in outputs[0]
         assert "Unknown tool 'launch_rocket'" in outputs[1]
         # The model carried on after each error (the follow-up answer was spoken).
-        await wait_until(lambda: len(fake_openai.current.sent_of_type("response.done")) >= 4,
-                         what="follow-ups")
+        await wait_until(
+            lambda: len(fake_openai.current.sent_of_type("response.done")) >= 4, what="follow-ups"
+        )
         await client.hangup()
     ended = await wait_for_final(org_a, call)
     assert ended.end_reason == "caller_hangup"
@@ -158,8 +176,11 @@ async def test_voicemail_leaves_the_message_and_hangs_up(daphne, fake_openai, sc
 
         await send_control(call, action="machine_detected")
         await wait_until(lambda: client.closed_at is not None, timeout=15, what="hangup")
-    says = [e["response"]["instructions"] for e in fake_openai.current.of_type("response.create")
-            if "instructions" in (e.get("response") or {})]
+    says = [
+        e["response"]["instructions"]
+        for e in fake_openai.current.of_type("response.create")
+        if "instructions" in (e.get("response") or {})
+    ]
     assert any("Hi Ada, please call us back." in text for text in says), says
     ended = await wait_for_final(org_a, call)
     assert ended.end_reason == "voicemail"
@@ -173,8 +194,11 @@ async def test_silence_prompts_then_says_goodbye_and_hangs_up(daphne, fake_opena
     client = TwilioMediaClient(media_url(daphne, org_a, call))
     async with client:
         await wait_until(lambda: client.closed_at is not None, timeout=20, what="hangup")
-    texts = [c.get("text", "") for e in fake_openai.current.of_type("conversation.item.create")
-             for c in e["item"].get("content", [])]
+    texts = [
+        c.get("text", "")
+        for e in fake_openai.current.of_type("conversation.item.create")
+        for c in e["item"].get("content", [])
+    ]
     assert any("still there" in t for t in texts) and any("goodbye" in t for t in texts), texts
     ended = await wait_for_final(org_a, call)
     assert ended.end_reason == "agent_hangup"
@@ -190,8 +214,11 @@ async def test_max_duration_says_goodbye_then_hangs_up(daphne, fake_openai, scri
     async with client:
         await client.send_silence(1000)
         await wait_until(lambda: client.closed_at is not None, timeout=20, what="hangup")
-    texts = [c.get("text", "") for e in fake_openai.current.of_type("conversation.item.create")
-             for c in e["item"].get("content", [])]
+    texts = [
+        c.get("text", "")
+        for e in fake_openai.current.of_type("conversation.item.create")
+        for c in e["item"].get("content", [])
+    ]
     assert any("time limit" in t for t in texts), texts
     ended = await wait_for_final(org_a, call)
     assert ended.end_reason == "max_duration"
@@ -206,8 +233,12 @@ async def test_provider_drop_reconnects_with_the_conversation_so_far(
         await wait_until(lambda: client.audio_received, what="greeting")
         await client.send_audio(caller_turn(speech_ms=600, silence_ms=700))
         await fake_openai.wait_for(
-            lambda: fake_openai.current.sent_of_type("response.output_audio_transcript.done")
-            and len(fake_openai.current.sent_of_type("response.done")) >= 2, timeout=10)
+            lambda: (
+                fake_openai.current.sent_of_type("response.output_audio_transcript.done")
+                and len(fake_openai.current.sent_of_type("response.done")) >= 2
+            ),
+            timeout=10,
+        )
         connections = len(fake_openai.connections)
         await fake_openai.drop()
         await fake_openai.wait_for(lambda: len(fake_openai.connections) > connections, timeout=10)

@@ -62,12 +62,17 @@ def test_ending_a_call_hangs_up_at_twilio_and_a_late_callback_only_adds_the_dura
 
     assert response.status_code == 200, response.content
     assert (response.json()["status"], response.json()["end_reason"]) == (
-        "completed", "agent_hangup")
+        "completed",
+        "agent_hangup",
+    )
     assert twilio.calls[call.provider_call_id].updates[-1]["Status"] == ["completed"]
     with alpha():
         call.refresh_from_db()
         assert (call.status, call.end_reason, call.duration_seconds) == (
-            "completed", "agent_hangup", 37)
+            "completed",
+            "agent_hangup",
+            37,
+        )
     assert again.status_code == 409 and again.json()["error"]["code"] == "call_already_ended"
 
 
@@ -91,8 +96,9 @@ def test_a_twilio_transfer_redirects_the_call_to_the_human_and_ends_as_transferr
 ):
     call, driver = live
 
-    response = member.post(f"/api/v1/calls/{call.pk}/transfer/", {"to_number": HUMAN},
-                           format="json")
+    response = member.post(
+        f"/api/v1/calls/{call.pk}/transfer/", {"to_number": HUMAN}, format="json"
+    )
     send(driver.status("completed", duration=300))
 
     assert response.status_code == 200, response.content
@@ -120,24 +126,26 @@ def test_a_plivo_transfer_points_the_call_at_a_signed_document_that_dials_the_hu
     assert dial_element.get("callerId") == OUR_NUMBER[1:]
 
 
-def test_only_a_call_in_progress_can_be_transferred(twilio, agent, alpha, make_number, dial,
-                                                    member):
+def test_only_a_call_in_progress_can_be_transferred(
+    twilio, agent, alpha, make_number, dial, member
+):
     with alpha():
         make_number(agent=agent)
         call = dial(agent_id=agent.pk)  # dialed, not answered yet
 
-    response = member.post(f"/api/v1/calls/{call.pk}/transfer/", {"to_number": HUMAN},
-                           format="json")
-    bad_number = member.post(f"/api/v1/calls/{call.pk}/transfer/", {"to_number": "0800"},
-                             format="json")
+    response = member.post(
+        f"/api/v1/calls/{call.pk}/transfer/", {"to_number": HUMAN}, format="json"
+    )
+    bad_number = member.post(
+        f"/api/v1/calls/{call.pk}/transfer/", {"to_number": "0800"}, format="json"
+    )
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "call_not_in_progress"
     assert bad_number.status_code == 400
 
 
-def test_a_hangup_the_carrier_refuses_is_a_502_and_the_call_stays_up(live, twilio, member,
-                                                                      alpha):
+def test_a_hangup_the_carrier_refuses_is_a_502_and_the_call_stays_up(live, twilio, member, alpha):
     call, _ = live
     twilio.fail_next("Calls", status=429, code=20429, message="Too many requests")
 
@@ -156,14 +164,17 @@ def test_the_bridge_finalizes_a_call_exactly_once_and_may_report_usage_late(live
     with alpha():
         services.call_mark_in_progress(call_id=call.pk)  # the stream started: no change
         first = services.call_finalize(call_id=call.pk, end_reason="max_duration")
-        second = services.call_finalize(call_id=call.pk, end_reason="caller_hangup",
-                                        usage={"input_tokens": 1200})
+        second = services.call_finalize(
+            call_id=call.pk, end_reason="caller_hangup", usage={"input_tokens": 1200}
+        )
 
         assert (first.status, first.end_reason) == ("completed", "max_duration")
         assert (second.end_reason, second.usage) == ("max_duration", {"input_tokens": 1200})
         assert second.ended_at == first.ended_at
-        assert CallEvent.objects.filter(call=call, kind="status",
-                                        name__endswith="→ completed").count() == 1
+        assert (
+            CallEvent.objects.filter(call=call, kind="status", name__endswith="→ completed").count()
+            == 1
+        )
 
 
 def test_the_bridge_refines_a_generic_completion_the_carrier_reported_first(live, alpha):
@@ -179,14 +190,16 @@ def test_the_bridge_refines_a_generic_completion_the_carrier_reported_first(live
 
 
 @pytest.mark.parametrize("role, status", [("viewer", 403), ("member", 201)])
-def test_viewers_read_calls_and_members_start_them(twilio, agent, alpha, make_number, org_a,
-                                                   make_api_key, bearer, role, status):
+def test_viewers_read_calls_and_members_start_them(
+    twilio, agent, alpha, make_number, org_a, make_api_key, bearer, role, status
+):
     with alpha():
         make_number(agent=agent)
     client = bearer(make_api_key(org_a, role))
 
-    started = client.post("/api/v1/calls/", {"agent_id": agent.pk, "to_phone": CALLER},
-                          format="json")
+    started = client.post(
+        "/api/v1/calls/", {"agent_id": agent.pk, "to_phone": CALLER}, format="json"
+    )
 
     assert started.status_code == status
     assert client.get("/api/v1/calls/").status_code == 200
@@ -197,9 +210,14 @@ def test_calls_are_listed_with_filters_and_shown_with_their_timeline(
 ):
     call, driver = live
     with alpha():
-        other = Call.objects.create(direction="inbound", from_number="+12125550123",
-                                    to_number=OUR_NUMBER, provider="twilio", status="completed",
-                                    end_reason="completed")
+        other = Call.objects.create(
+            direction="inbound",
+            from_number="+12125550123",
+            to_number=OUR_NUMBER,
+            provider="twilio",
+            status="completed",
+            end_reason="completed",
+        )
         Call.objects.filter(pk=other.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
 
     def ids(query):
@@ -234,9 +252,7 @@ def test_a_live_twilio_call_can_be_made_to_say_something_and_hang_up(live, twili
     assert twiml.find("Hangup") is not None
 
 
-def test_a_live_plivo_call_is_redirected_to_a_signed_message_document(
-    live_plivo, plivo, alpha
-):
+def test_a_live_plivo_call_is_redirected_to_a_signed_message_document(live_plivo, plivo, alpha):
     call, request_uuid = live_plivo
 
     with alpha():

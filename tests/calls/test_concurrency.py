@@ -32,8 +32,9 @@ def alpha_committed(committed_db):
         Organization.objects.filter(pk=org.pk).update(max_concurrent_calls=limit)
 
 
-def test_simultaneous_initiations_never_exceed_the_limit(alpha_committed, twilio, make_agent,
-                                                         make_number):
+def test_simultaneous_initiations_never_exceed_the_limit(
+    alpha_committed, twilio, make_agent, make_number
+):
     org = alpha_committed
     with tenant_context(org):
         agent = make_agent()
@@ -73,6 +74,7 @@ def test_the_concurrency_lock_is_a_transaction_scoped_advisory_lock(org_a):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
-            "AND pid = pg_backend_pid()", [org_a.pk],
+            "AND pid = pg_backend_pid()",
+            [org_a.pk],
         )
         assert cursor.fetchone()[0] == 1

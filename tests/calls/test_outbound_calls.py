@@ -22,8 +22,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def agent(alpha, make_agent, make_number):
     with alpha():
-        agent = make_agent(voicemail_message="Please call us back.",
-                           max_call_duration_seconds=300, recording_enabled=True)
+        agent = make_agent(
+            voicemail_message="Please call us back.",
+            max_call_duration_seconds=300,
+            recording_enabled=True,
+        )
         make_number(agent=agent)
     return agent
 
@@ -33,9 +36,15 @@ def test_a_started_call_is_dialed_through_twilio_with_our_callbacks_and_limits(
 ):
     member = bearer(make_api_key(org_a, "member"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = member.post("/api/v1/calls/", {
-            "agent_id": agent.pk, "to_phone": "+1 415 555 0199", "variables": {"name": "Ada"},
-        }, format="json")
+        response = member.post(
+            "/api/v1/calls/",
+            {
+                "agent_id": agent.pk,
+                "to_phone": "+1 415 555 0199",
+                "variables": {"name": "Ada"},
+            },
+            format="json",
+        )
 
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "queued"
@@ -50,8 +59,11 @@ def test_a_started_call_is_dialed_through_twilio_with_our_callbacks_and_limits(
     with alpha():
         call = Call.objects.get(pk=response.json()["id"])
         assert call.provider_call_id == next(iter(twilio.calls))
-        assert (call.direction, call.status, call.variables) == ("outbound", "queued",
-                                                                 {"name": "Ada"})
+        assert (call.direction, call.status, call.variables) == (
+            "outbound",
+            "queued",
+            {"name": "Ada"},
+        )
         assert call.agent_version.number == agent.version and call.placed_at is not None
 
     # The callee answers: Twilio fetches our voice URL, we connect the audio to the bridge.
@@ -61,19 +73,26 @@ def test_a_started_call_is_dialed_through_twilio_with_our_callbacks_and_limits(
     stream_url, parameters = stream_of(answer.content.decode())
     prefix = "wss://voice.example.com/ws/twilio/media/"
     assert stream_url.startswith(prefix) and parameters == {"callId": str(call.pk)}
-    assert stream_token_consume(stream_url[len(prefix):]) == StreamGrant(org_a.schema_name,
-                                                                          call.pk)
+    assert stream_token_consume(stream_url[len(prefix) :]) == StreamGrant(
+        org_a.schema_name, call.pk
+    )
     recording = ET.fromstring(answer.content).find("./Start/Recording")
     assert recording.get("recordingStatusCallback").startswith(
-        f"{PUBLIC}/telephony/twilio/recording?c=")
+        f"{PUBLIC}/telephony/twilio/recording?c="
+    )
     with alpha():
         call.refresh_from_db()
         assert call.status == "in_progress" and call.answered_at is not None
 
 
-@pytest.mark.parametrize("status, code, kind", [
-    (400, 21211, "invalid_number"), (429, 20429, "rate_limited"), (401, 20003, "auth_failed"),
-])
+@pytest.mark.parametrize(
+    "status, code, kind",
+    [
+        (400, 21211, "invalid_number"),
+        (429, 20429, "rate_limited"),
+        (401, 20003, "auth_failed"),
+    ],
+)
 def test_a_carrier_error_ends_the_call_as_failed_keeping_the_carriers_code(
     twilio, agent, alpha, dial, status, code, kind
 ):
@@ -177,6 +196,9 @@ def test_a_plivo_call_is_followed_by_its_call_uuid_from_dial_to_hangup(
         call.refresh_from_db()
         assert call.provider_call_id == call_uuid
         assert (call.status, call.end_reason, call.duration_seconds) == (
-            "completed", "caller_hangup", 42)
+            "completed",
+            "caller_hangup",
+            42,
+        )
         assert call.ringing_at and call.answered_at and call.ended_at
         assert parse_qs(urlsplit(body["answer_url"]).query)["c"]

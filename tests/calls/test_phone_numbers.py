@@ -24,17 +24,34 @@ def test_adding_a_number_claims_it_for_the_organization(admin_api, org_a, alpha,
     with alpha():
         agent = make_agent()
 
-    response = admin_api.post(URL, {
-        "number": "+1 (415) 555-0100", "provider": "twilio", "agent_id": agent.pk,
-        "friendly_name": "Main line", "capabilities": {"voice": True, "sms": False},
-        "rules": [{"name": "weekdays", "days_of_week": [0, 1, 2, 3, 4], "start_time": "09:00",
-                   "end_time": "17:00", "agent_id": agent.pk}],
-    }, format="json")
+    response = admin_api.post(
+        URL,
+        {
+            "number": "+1 (415) 555-0100",
+            "provider": "twilio",
+            "agent_id": agent.pk,
+            "friendly_name": "Main line",
+            "capabilities": {"voice": True, "sms": False},
+            "rules": [
+                {
+                    "name": "weekdays",
+                    "days_of_week": [0, 1, 2, 3, 4],
+                    "start_time": "09:00",
+                    "end_time": "17:00",
+                    "agent_id": agent.pk,
+                }
+            ],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["number"], body["agent_id"], body["capabilities"]) == (
-        OUR_NUMBER, agent.pk, {"voice": True, "sms": False})
+        OUR_NUMBER,
+        agent.pk,
+        {"voice": True, "sms": False},
+    )
     assert body["rules"][0]["start_time"] == "09:00:00"
     with schema_context("public"):
         claim = PhoneNumberClaim.objects.get(number=OUR_NUMBER)
@@ -53,9 +70,7 @@ def test_a_number_that_is_not_e164_is_a_400_naming_it(admin_api, number):
         assert "number" in error["details"]["fields"]
 
 
-def test_a_number_belongs_to_one_organization_only(
-    admin_api, org_b, make_api_key, bearer, alpha
-):
+def test_a_number_belongs_to_one_organization_only(admin_api, org_b, make_api_key, bearer, alpha):
     first = admin_api.post(URL, {"number": OUR_NUMBER}, format="json")
     again = admin_api.post(URL, {"number": OUR_NUMBER}, format="json")
     other = bearer(make_api_key(org_b, "admin")).post(URL, {"number": OUR_NUMBER}, format="json")
@@ -75,17 +90,28 @@ def test_rules_are_replaced_in_the_order_given_and_deleting_frees_the_number(
         one, two = make_agent(), make_agent()
         number = make_number(agent=one, rules=[{"caller_prefix": "+44", "agent_id": one.pk}])
 
-    changed = admin_api.patch(f"{URL}{number.pk}/", {"rules": [
-        {"name": "first", "caller_prefix": "1415", "agent_id": two.pk},
-        {"name": "second", "caller_country": "us", "agent_id": one.pk},
-    ]}, format="json")
-    bad_rule = admin_api.patch(f"{URL}{number.pk}/", {"rules": [
-        {"start_time": "09:00", "agent_id": one.pk}]}, format="json")
+    changed = admin_api.patch(
+        f"{URL}{number.pk}/",
+        {
+            "rules": [
+                {"name": "first", "caller_prefix": "1415", "agent_id": two.pk},
+                {"name": "second", "caller_country": "us", "agent_id": one.pk},
+            ]
+        },
+        format="json",
+    )
+    bad_rule = admin_api.patch(
+        f"{URL}{number.pk}/",
+        {"rules": [{"start_time": "09:00", "agent_id": one.pk}]},
+        format="json",
+    )
 
     assert changed.status_code == 200, changed.content
     rules = changed.json()["rules"]
     assert [(r["name"], r["position"], r["caller_prefix"], r["caller_country"]) for r in rules] == [
-        ("first", 0, "+1415", ""), ("second", 1, "", "US")]
+        ("first", 0, "+1415", ""),
+        ("second", 1, "", "US"),
+    ]
     assert bad_rule.status_code == 400
     assert "rules[0].end_time" in bad_rule.json()["error"]["details"]["fields"]
     with alpha():
@@ -96,8 +122,7 @@ def test_rules_are_replaced_in_the_order_given_and_deleting_frees_the_number(
         assert not PhoneNumberClaim.objects.filter(number=OUR_NUMBER).exists()
 
 
-@pytest.mark.parametrize("role, can_write", [("viewer", False), ("member", False),
-                                             ("admin", True)])
+@pytest.mark.parametrize("role, can_write", [("viewer", False), ("member", False), ("admin", True)])
 def test_viewers_read_numbers_and_admins_manage_them(
     role, can_write, org_a, make_api_key, bearer, alpha, make_number
 ):
@@ -135,7 +160,8 @@ def test_importing_the_twilio_account_adds_new_numbers_and_skips_taken_ones(
 
     assert first.status_code == 200, first.content
     assert first.json() == {
-        "created": [f"+1415555020{i}" for i in range(5)], "updated": [],
+        "created": [f"+1415555020{i}" for i in range(5)],
+        "updated": [],
         "skipped": ["+14155550300"],
     }
     assert len(second.json()["updated"]) == 5 and not second.json()["created"]
@@ -156,8 +182,14 @@ def test_an_import_the_carrier_refuses_is_a_502_with_its_code(twilio, admin_api)
 def test_time_fields_round_trip(admin_api, alpha, make_agent):
     with alpha():
         agent = make_agent()
-    response = admin_api.post(URL, {"number": OUR_NUMBER, "rules": [
-        {"start_time": "22:00", "end_time": "06:00", "agent_id": agent.pk}]}, format="json")
+    response = admin_api.post(
+        URL,
+        {
+            "number": OUR_NUMBER,
+            "rules": [{"start_time": "22:00", "end_time": "06:00", "agent_id": agent.pk}],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     with alpha():

@@ -26,10 +26,13 @@ def agents(in_org_a, make_agent):
 
 
 def test_the_first_matching_rule_wins_by_caller_prefix(agents, make_number):
-    make_number(agent=agents["default"], rules=[
-        {"name": "SF", "caller_prefix": "+1415", "agent_id": agents["sales"].pk},
-        {"name": "US", "caller_prefix": "+1", "agent_id": agents["uk"].pk},
-    ])
+    make_number(
+        agent=agents["default"],
+        rules=[
+            {"name": "SF", "caller_prefix": "+1415", "agent_id": agents["sales"].pk},
+            {"name": "US", "caller_prefix": "+1", "agent_id": agents["uk"].pk},
+        ],
+    )
 
     decision = route_call(from_number=CALLER, to_number=OUR_NUMBER)
 
@@ -39,9 +42,12 @@ def test_the_first_matching_rule_wins_by_caller_prefix(agents, make_number):
 
 
 def test_a_rule_can_match_the_callers_country(agents, make_number):
-    make_number(agent=agents["default"], rules=[
-        {"caller_country": "GB", "agent_id": agents["uk"].pk},
-    ])
+    make_number(
+        agent=agents["default"],
+        rules=[
+            {"caller_country": "GB", "agent_id": agents["uk"].pk},
+        ],
+    )
 
     assert call_route(from_number="+442071838750", to_number=OUR_NUMBER).agent == agents["uk"]
     us_caller = call_route(from_number=CALLER, to_number=OUR_NUMBER)
@@ -53,18 +59,29 @@ def test_time_windows_follow_the_organizations_time_zone_across_a_dst_change(
 ):
     Organization.objects.filter(pk=org_a.pk).update(timezone="America/New_York")
     org_a.timezone = "America/New_York"
-    make_number(agent=agents["default"], rules=[
-        {"name": "office", "days_of_week": [0, 1, 2, 3, 4], "start_time": dt.time(9),
-         "end_time": dt.time(17), "agent_id": agents["office"].pk},
-    ])
+    make_number(
+        agent=agents["default"],
+        rules=[
+            {
+                "name": "office",
+                "days_of_week": [0, 1, 2, 3, 4],
+                "start_time": dt.time(9),
+                "end_time": dt.time(17),
+                "agent_id": agents["office"].pk,
+            },
+        ],
+    )
     # The same UTC wall time, 13:30, is 08:30 in New York before the 9 March 2025 switch to
     # daylight time and 09:30 after it.
-    before = call_route(from_number=CALLER, to_number=OUR_NUMBER,
-                        at=dt.datetime(2025, 3, 7, 13, 30, tzinfo=UTC))  # Friday, EST
-    after = call_route(from_number=CALLER, to_number=OUR_NUMBER,
-                       at=dt.datetime(2025, 3, 10, 13, 30, tzinfo=UTC))  # Monday, EDT
-    weekend = call_route(from_number=CALLER, to_number=OUR_NUMBER,
-                         at=dt.datetime(2025, 3, 8, 15, 0, tzinfo=UTC))  # Saturday 10:00
+    before = call_route(
+        from_number=CALLER, to_number=OUR_NUMBER, at=dt.datetime(2025, 3, 7, 13, 30, tzinfo=UTC)
+    )  # Friday, EST
+    after = call_route(
+        from_number=CALLER, to_number=OUR_NUMBER, at=dt.datetime(2025, 3, 10, 13, 30, tzinfo=UTC)
+    )  # Monday, EDT
+    weekend = call_route(
+        from_number=CALLER, to_number=OUR_NUMBER, at=dt.datetime(2025, 3, 8, 15, 0, tzinfo=UTC)
+    )  # Saturday 10:00
 
     assert before.agent == agents["default"]
     assert after.agent == agents["office"]
@@ -72,14 +89,23 @@ def test_time_windows_follow_the_organizations_time_zone_across_a_dst_change(
 
 
 def test_an_overnight_window_belongs_to_the_day_it_started(agents, make_number):
-    make_number(agent=agents["default"], rules=[
-        {"name": "Friday night", "days_of_week": [4], "start_time": dt.time(22),
-         "end_time": dt.time(6), "agent_id": agents["night"].pk},
-    ])
+    make_number(
+        agent=agents["default"],
+        rules=[
+            {
+                "name": "Friday night",
+                "days_of_week": [4],
+                "start_time": dt.time(22),
+                "end_time": dt.time(6),
+                "agent_id": agents["night"].pk,
+            },
+        ],
+    )
 
     def agent_at(*when):
-        return call_route(from_number=CALLER, to_number=OUR_NUMBER,
-                          at=dt.datetime(*when, tzinfo=UTC)).agent
+        return call_route(
+            from_number=CALLER, to_number=OUR_NUMBER, at=dt.datetime(*when, tzinfo=UTC)
+        ).agent
 
     assert agent_at(2025, 6, 6, 23, 0) == agents["night"]  # Friday 23:00
     assert agent_at(2025, 6, 7, 3, 0) == agents["night"]  # Saturday 03:00, Friday's night
@@ -91,9 +117,12 @@ def test_a_paused_agent_sends_the_call_to_the_fallback(agents, make_number):
     from agents.models import Agent
 
     Agent.objects.filter(pk=agents["sales"].pk).update(status="paused")
-    make_number(agent=agents["default"], fallback_action="forward",
-                fallback_forward_number="+14155550123",
-                rules=[{"name": "SF", "caller_prefix": "+1415", "agent_id": agents["sales"].pk}])
+    make_number(
+        agent=agents["default"],
+        fallback_action="forward",
+        fallback_forward_number="+14155550123",
+        rules=[{"name": "SF", "caller_prefix": "+1415", "agent_id": agents["sales"].pk}],
+    )
 
     decision = call_route(from_number=CALLER, to_number=OUR_NUMBER)
 
@@ -108,14 +137,20 @@ def test_no_rule_and_no_default_agent_plays_the_fallback_message(agents, make_nu
     decision = call_route(from_number=CALLER, to_number=OUR_NUMBER)
 
     assert (decision.rule, decision.fallback_action, decision.fallback_message) == (
-        "fallback", "message", "We are closed.")
+        "fallback",
+        "message",
+        "We are closed.",
+    )
     assert get_agent_for_number(number=OUR_NUMBER) is None
 
 
 def test_inactive_rules_are_skipped(agents, make_number):
-    make_number(agent=agents["default"], rules=[
-        {"caller_prefix": "+1", "agent_id": agents["sales"].pk, "is_active": False},
-    ])
+    make_number(
+        agent=agents["default"],
+        rules=[
+            {"caller_prefix": "+1", "agent_id": agents["sales"].pk, "is_active": False},
+        ],
+    )
 
     assert call_route(from_number=CALLER, to_number=OUR_NUMBER).agent == agents["default"]
     assert get_agent_for_number(number=OUR_NUMBER) == agents["default"]
@@ -124,18 +159,29 @@ def test_inactive_rules_are_skipped(agents, make_number):
 def test_operators_test_their_rules_through_the_api(
     agents, make_number, make_api_key, bearer, org_a
 ):
-    make_number(agent=agents["default"], rules=[
-        {"name": "SF", "caller_prefix": "+1415", "agent_id": agents["sales"].pk},
-    ])
+    make_number(
+        agent=agents["default"],
+        rules=[
+            {"name": "SF", "caller_prefix": "+1415", "agent_id": agents["sales"].pk},
+        ],
+    )
     viewer = bearer(make_api_key(org_a, "viewer"))
 
-    response = viewer.post("/api/v1/phone-numbers/route/",
-                           {"from_number": CALLER, "to_number": OUR_NUMBER}, format="json")
-    fallback = viewer.post("/api/v1/phone-numbers/route/",
-                           {"from_number": "+12125550123", "to_number": "+14155550101"},
-                           format="json")
-    bad = viewer.post("/api/v1/phone-numbers/route/",
-                      {"from_number": "12", "to_number": OUR_NUMBER}, format="json")
+    response = viewer.post(
+        "/api/v1/phone-numbers/route/",
+        {"from_number": CALLER, "to_number": OUR_NUMBER},
+        format="json",
+    )
+    fallback = viewer.post(
+        "/api/v1/phone-numbers/route/",
+        {"from_number": "+12125550123", "to_number": "+14155550101"},
+        format="json",
+    )
+    bad = viewer.post(
+        "/api/v1/phone-numbers/route/",
+        {"from_number": "12", "to_number": OUR_NUMBER},
+        format="json",
+    )
 
     assert response.status_code == 200, response.content
     body = response.json()

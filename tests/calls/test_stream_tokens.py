@@ -35,12 +35,15 @@ def test_an_expired_token_is_refused():
         stream_token_consume(token)
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature changed
-    lambda t: "eyJzIjoib3JnX2JldGEiLCJjIjo0Mn0" + t[t.index("."):],  # payload swapped
-    lambda t: "not-a-token",
-    lambda t: "",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature changed
+        lambda t: "eyJzIjoib3JnX2JldGEiLCJjIjo0Mn0" + t[t.index(".") :],  # payload swapped
+        lambda t: "not-a-token",
+        lambda t: "",
+    ],
+)
 def test_a_forged_or_garbled_token_is_refused(mangle):
     token = stream_token_issue(schema_name="org_alpha", call_id=42)
 

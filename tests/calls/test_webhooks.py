@@ -28,8 +28,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def agent(alpha, make_agent):
     with alpha():
-        return make_agent(name="Front desk", recording_enabled=True,
-                          voicemail_message="Sorry we missed you.")
+        return make_agent(
+            name="Front desk", recording_enabled=True, voicemail_message="Sorry we missed you."
+        )
 
 
 @pytest.fixture
@@ -42,8 +43,15 @@ def placed(twilio, agent, alpha, make_number, dial):
 
 
 def inbound_params(call_sid="CA" + "1" * 32, to=OUR_NUMBER, from_=CALLER):
-    return {"AccountSid": "AC" + "a1" * 16, "CallSid": call_sid, "From": from_, "To": to,
-            "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+    return {
+        "AccountSid": "AC" + "a1" * 16,
+        "CallSid": call_sid,
+        "From": from_,
+        "To": to,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
 
 
 # --- signatures --------------------------------------------------------------------------------
@@ -51,13 +59,18 @@ def inbound_params(call_sid="CA" + "1" * 32, to=OUR_NUMBER, from_=CALLER):
 VOICE = f"{PUBLIC}/telephony/twilio/voice"
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param({}, id="unsigned"),
-    pytest.param(twilio_headers(VOICE, inbound_params(), token="wrong-token"), id="wrong key"),
-    pytest.param(twilio_headers("http://testserver/telephony/twilio/voice", inbound_params()),
-                 id="signed for another URL"),
-    pytest.param(twilio_headers(VOICE, {**inbound_params(), "To": HUMAN}), id="body changed"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="unsigned"),
+        pytest.param(twilio_headers(VOICE, inbound_params(), token="wrong-token"), id="wrong key"),
+        pytest.param(
+            twilio_headers("http://testserver/telephony/twilio/voice", inbound_params()),
+            id="signed for another URL",
+        ),
+        pytest.param(twilio_headers(VOICE, {**inbound_params(), "To": HUMAN}), id="body changed"),
+    ],
+)
 def test_twilio_webhooks_not_signed_by_twilio_are_refused_and_logged(
     twilio, agent, alpha, make_number, headers, caplog
 ):
@@ -108,7 +121,11 @@ def test_an_inbound_call_is_routed_recorded_and_connected_to_the_media_stream(
     with alpha():
         call = Call.objects.get()
         assert (call.direction, call.status, call.agent, call.from_number) == (
-            "inbound", "in_progress", agent, CALLER)
+            "inbound",
+            "in_progress",
+            agent,
+            CALLER,
+        )
         assert call.agent_version.number == agent.version
         names = list(CallEvent.objects.filter(call=call).values_list("name", flat=True))
     assert names[:3] == ["twilio.answer", "routed", "ringing → in_progress"]
@@ -117,7 +134,8 @@ def test_an_inbound_call_is_routed_recorded_and_connected_to_the_media_stream(
     assert (grant.schema_name, grant.call_id) == (org_a.schema_name, call.pk)
     recording = ET.fromstring(response.content).find("./Start/Recording")
     assert recording.get("recordingStatusCallback").startswith(
-        f"{PUBLIC}/telephony/twilio/recording?c=")
+        f"{PUBLIC}/telephony/twilio/recording?c="
+    )
     # The retry is answered again (a fresh token) without a second call.
     again_url, _ = stream_of(repeated.content.decode())
     assert again_url != stream_url
@@ -125,10 +143,13 @@ def test_an_inbound_call_is_routed_recorded_and_connected_to_the_media_stream(
         assert Call.objects.count() == 1
 
 
-@pytest.mark.parametrize("fallback, expect", [
-    ({"fallback_message": "We are closed today."}, ("Say", "We are closed today.")),
-    ({"fallback_action": "forward", "fallback_forward_number": HUMAN}, ("Dial", HUMAN)),
-])
+@pytest.mark.parametrize(
+    "fallback, expect",
+    [
+        ({"fallback_message": "We are closed today."}, ("Say", "We are closed today.")),
+        ({"fallback_action": "forward", "fallback_forward_number": HUMAN}, ("Dial", HUMAN)),
+    ],
+)
 def test_an_inbound_call_for_a_paused_agent_gets_the_numbers_fallback(
     twilio, agent, alpha, make_number, fallback, expect
 ):
@@ -154,8 +175,13 @@ def test_a_plivo_inbound_call_is_answered_with_a_bidirectional_stream(
     with alpha():
         make_number(agent=agent, provider="plivo")
     url = f"{PUBLIC}/telephony/plivo/answer"
-    params = {"CallUUID": "11111111-2222-3333-4444-555555555555", "From": CALLER[1:],
-              "To": OUR_NUMBER[1:], "Direction": "inbound", "CallStatus": "ringing"}
+    params = {
+        "CallUUID": "11111111-2222-3333-4444-555555555555",
+        "From": CALLER[1:],
+        "To": OUR_NUMBER[1:],
+        "Direction": "inbound",
+        "CallStatus": "ringing",
+    }
 
     response = signed_post(url, params)
 
@@ -166,7 +192,10 @@ def test_a_plivo_inbound_call_is_answered_with_a_bidirectional_stream(
     with alpha():
         call = Call.objects.get()
         assert (call.provider, call.provider_call_id, call.from_number) == (
-            "plivo", params["CallUUID"], CALLER)
+            "plivo",
+            params["CallUUID"],
+            CALLER,
+        )
         assert stream.get("extraHeaders") == f"callId={call.pk}"
 
 
@@ -176,15 +205,22 @@ def test_status_callbacks_of_an_inbound_call_find_the_organization_by_number(
     with alpha():
         make_number(agent=agent)
     signed_post(VOICE, inbound_params())
-    completed = {**inbound_params(), "CallStatus": "completed", "CallDuration": "33",
-                 "SequenceNumber": "3"}
+    completed = {
+        **inbound_params(),
+        "CallStatus": "completed",
+        "CallDuration": "33",
+        "SequenceNumber": "3",
+    }
 
     assert signed_post(f"{PUBLIC}/telephony/twilio/status", completed).status_code == 204
 
     with alpha():
         call = Call.objects.get()
         assert (call.status, call.end_reason, call.duration_seconds) == (
-            "completed", "completed", 33)
+            "completed",
+            "completed",
+            33,
+        )
 
 
 # --- status callbacks ----------------------------------------------------------------------------
@@ -202,7 +238,10 @@ def test_out_of_order_and_repeated_callbacks_still_end_in_the_right_final_state(
     with alpha():
         call.refresh_from_db()
         assert (call.status, call.end_reason, call.duration_seconds) == (
-            "completed", "completed", 61)
+            "completed",
+            "completed",
+            61,
+        )
         # Late callbacks still tell when it rang and was answered (they carry a timestamp).
         assert call.ringing_at is not None and call.answered_at is not None
         events = list(CallEvent.objects.filter(call=call).values_list("kind", "name"))
@@ -232,24 +271,31 @@ def test_a_machine_answer_ends_the_call_as_voicemail(placed, alpha):
     with alpha():
         call.refresh_from_db()
         assert (call.answered_by, call.status, call.end_reason) == (
-            "machine", "completed", "voicemail")
+            "machine",
+            "completed",
+            "voicemail",
+        )
 
 
 def test_the_recording_callback_keeps_the_recording_on_the_call(placed, alpha):
     call, twilio = placed
     answer = send(twilio.answer())
-    callback = ET.fromstring(answer.content).find("./Start/Recording").get(
-        "recordingStatusCallback")
-    params = {"AccountSid": twilio.account_sid, "CallSid": call.provider_call_id,
-              "RecordingSid": "RE" + "2" * 32, "RecordingStatus": "completed",
-              "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE2",
-              "RecordingDuration": "47"}
+    callback = (
+        ET.fromstring(answer.content).find("./Start/Recording").get("recordingStatusCallback")
+    )
+    params = {
+        "AccountSid": twilio.account_sid,
+        "CallSid": call.provider_call_id,
+        "RecordingSid": "RE" + "2" * 32,
+        "RecordingStatus": "completed",
+        "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE2",
+        "RecordingDuration": "47",
+    }
 
     assert signed_post(callback, params).status_code == 204
     assert signed_post(callback, params).status_code == 204  # repeated: same result
 
     with alpha():
         call.refresh_from_db()
-        assert (call.recording_url, call.recording_duration_seconds) == (
-            params["RecordingUrl"], 47)
+        assert (call.recording_url, call.recording_duration_seconds) == (params["RecordingUrl"], 47)
         assert CallEvent.objects.filter(call=call, name="twilio.recording").count() == 2

@@ -14,7 +14,9 @@ def org_url(org, suffix=""):
     return f"/api/v1/organizations/{org.pk}/{suffix}"
 
 
-def test_create_organization_makes_schema_domain_and_owner(db, make_member, org_a, make_jwt, bearer):
+def test_create_organization_makes_schema_domain_and_owner(
+    db, make_member, org_a, make_jwt, bearer
+):
     user = make_member(org_a, "viewer")
     response = bearer(make_jwt(user)).post(
         "/api/v1/organizations/", {"name": "My Company", "industry": "retail"}, format="json"
@@ -26,8 +28,9 @@ def test_create_organization_makes_schema_domain_and_owner(db, make_member, org_
     org = Organization.objects.get(pk=body["id"])
     assert Membership.objects.get(organization=org, user=user).role == "owner"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
-                       [org.schema_name])
+        cursor.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [org.schema_name]
+        )
         assert cursor.fetchone() is not None
 
 
@@ -45,8 +48,9 @@ def test_organization_creation_that_fails_half_way_leaves_nothing_behind(
     assert response.json()["error"]["code"] == "slug_taken"
     assert not Organization.objects.filter(slug="half-made").exists()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
-                       ["org_half_made"])
+        cursor.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", ["org_half_made"]
+        )
         assert cursor.fetchone() is None
 
 
@@ -56,8 +60,9 @@ def test_create_organization_validates_input(db, make_member, org_a, make_jwt, b
     missing = client.post("/api/v1/organizations/", {}, format="json")
     assert missing.status_code == 400
     assert "name" in missing.json()["error"]["details"]["fields"]
-    bad_tz = client.post("/api/v1/organizations/", {"name": "X", "timezone": "Mars/Base"},
-                         format="json")
+    bad_tz = client.post(
+        "/api/v1/organizations/", {"name": "X", "timezone": "Mars/Base"}, format="json"
+    )
     assert bad_tz.status_code == 400
     assert "timezone" in bad_tz.json()["error"]["details"]["fields"]
     taken = client.post("/api/v1/organizations/", {"name": "X", "slug": "alpha"}, format="json")
@@ -98,8 +103,12 @@ def test_only_owners_change_the_organization(org_a, make_api_key, bearer, role, 
 
 @pytest.mark.parametrize(
     "role, can_read, can_manage",
-    [("viewer", False, False), ("member", False, False), ("admin", True, True),
-     ("owner", True, True)],
+    [
+        ("viewer", False, False),
+        ("member", False, False),
+        ("admin", True, True),
+        ("owner", True, True),
+    ],
 )
 def test_api_key_management_needs_admin(org_a, make_api_key, bearer, role, can_read, can_manage):
     client = bearer(make_api_key(org_a, role))
@@ -138,13 +147,17 @@ def test_owner_adds_existing_user_and_invites_unknown_email(
     owner = make_member(org_a, "owner")
     someone = make_member(org_b, "viewer")
     client = bearer(make_jwt(owner, org_a))
-    added = client.post(org_url(org_a, "members/"), {"email": someone.email, "role": "admin"},
-                        format="json")
+    added = client.post(
+        org_url(org_a, "members/"), {"email": someone.email, "role": "admin"}, format="json"
+    )
     assert added.status_code == 201
     assert Membership.objects.get(organization=org_a, user=someone).role == "admin"
 
-    invited = client.post(org_url(org_a, "members/"),
-                          {"email": "newbie@example.test", "role": "member"}, format="json")
+    invited = client.post(
+        org_url(org_a, "members/"),
+        {"email": "newbie@example.test", "role": "member"},
+        format="json",
+    )
     assert invited.status_code == 202
     assert Invitation.objects.filter(organization=org_a, email="newbie@example.test").exists()
 
@@ -178,8 +191,9 @@ def test_members_list_and_role_changes(org_a, make_member, make_jwt, bearer):
     listed = client.get(org_url(org_a, "members/")).json()["results"]
     assert {m["email"] for m in listed} >= {owner.email, member.email}
     membership = Membership.objects.get(organization=org_a, user=member)
-    changed = client.patch(org_url(org_a, f"members/{membership.pk}/"), {"role": "admin"},
-                           format="json")
+    changed = client.patch(
+        org_url(org_a, f"members/{membership.pk}/"), {"role": "admin"}, format="json"
+    )
     assert changed.status_code == 200 and changed.json()["role"] == "admin"
     assert client.delete(org_url(org_a, f"members/{membership.pk}/")).status_code == 204
     assert not Membership.objects.filter(pk=membership.pk).exists()
@@ -208,8 +222,13 @@ def test_create_organization_command_prints_json_with_a_key(db, capsys):
 
     from django.core.management import call_command
 
-    call_command("create_organization", name="Acme", slug="acme-cmd",
-                 owner_email="owner@acme.test", api_key=True)
+    call_command(
+        "create_organization",
+        name="Acme",
+        slug="acme-cmd",
+        owner_email="owner@acme.test",
+        api_key=True,
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["organization"]["slug"] == "acme-cmd"
     assert out["organization"]["domain"] == "acme-cmd.localhost"

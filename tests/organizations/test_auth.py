@@ -161,8 +161,11 @@ def test_asymmetric_jwts_are_verified_against_the_jwks_url(
         settings.SUPABASE_JWKS_URL = jwks.url
         key = jwks.rsa_key if algorithm == "RS256" else jwks.ec_key
         claims = {
-            "sub": "sub-asym", "email": user.email, "aud": "authenticated",
-            "exp": int(time.time()) + 600, "app_metadata": {"org_id": org_a.pk},
+            "sub": "sub-asym",
+            "email": user.email,
+            "aud": "authenticated",
+            "exp": int(time.time()) + 600,
+            "app_metadata": {"org_id": org_a.pk},
         }
         token = pyjwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
         first = bearer(token).get(KEYS_URL)
@@ -171,8 +174,10 @@ def test_asymmetric_jwts_are_verified_against_the_jwks_url(
         assert jwks.requests == 1  # the key set is cached
 
         forged = pyjwt.encode(
-            claims, FakeJwksServer().rsa_key if algorithm == "RS256" else FakeJwksServer().ec_key,
-            algorithm=algorithm, headers={"kid": kid},
+            claims,
+            FakeJwksServer().rsa_key if algorithm == "RS256" else FakeJwksServer().ec_key,
+            algorithm=algorithm,
+            headers={"kid": kid},
         )
         assert bearer(forged).get(KEYS_URL).status_code == 401
 

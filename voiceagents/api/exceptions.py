@@ -66,8 +66,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, ApplicationError):
         return Response(
-            error_body(code=exc.code, message=exc.message, details=exc.details,
-                       request_id=request_id),
+            error_body(
+                code=exc.code, message=exc.message, details=exc.details, request_id=request_id
+            ),
             status=exc.status,
         )
     if isinstance(exc, Http404):
@@ -90,7 +91,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = "Some fields are not valid: " + ", ".join(sorted(details["fields"])) + "."
     else:
         details = {}
-        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail
+        message = (
+            str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail
+        )
         if isinstance(exc.detail, (dict, list)):
             details = {"detail": _flatten(exc.detail)}
     if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:

@@ -30,16 +30,16 @@ class Command(BaseCommand):
         store = Path(settings.BASE_DIR) / "var" / "demo-credentials.json"
         store.parent.mkdir(parents=True, exist_ok=True)
         saved = json.loads(store.read_text()) if store.exists() else {}
-        password = os.environ.get("DEMO_PASSWORD") or saved.get("password") or secrets.token_urlsafe(12)
+        password = (
+            os.environ.get("DEMO_PASSWORD") or saved.get("password") or secrets.token_urlsafe(12)
+        )
 
         user = user_get_or_create(email=email, full_name="Demo Admin")
         user.set_password(password)
         user.save(update_fields=["password"])
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
-            org = organization_create(
-                name="Demo", slug=slug, industry="demo", owner=user
-            )
+            org = organization_create(name="Demo", slug=slug, industry="demo", owner=user)
         else:
             member_add(organization=org, user=user, role=Role.OWNER)
         store.write_text(json.dumps({"email": email, "password": password}))

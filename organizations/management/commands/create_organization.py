@@ -53,7 +53,9 @@ class Command(BaseCommand):
         }
         if options["api_key"]:
             key, raw = api_key_create(
-                organization=org, name="created by create_organization", role="owner",
+                organization=org,
+                name="created by create_organization",
+                role="owner",
                 created_by=owner,
             )
             result["api_key"] = {"id": key.pk, "prefix": key.prefix, "role": key.role, "key": raw}
