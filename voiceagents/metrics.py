@@ -28,7 +28,8 @@ ACTIVE_CALLS = Gauge(
 )
 BRIDGE_FRAME_LATENCY = Histogram(
     "voiceagents_bridge_frame_seconds",
-    "Time our bridge spends on one audio frame, carrier to model or model to carrier.",
+    "Time our bridge spends sending one audio frame on (to_model, to_carrier); one frame in "
+    "64 is timed.",
     ["direction"],
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05),
     registry=REGISTRY,
@@ -41,5 +42,30 @@ QUEUE_DEPTH = Gauge(
 )
 
 
+def _refresh_queue_depths() -> None:
+    """Read the Celery queue lengths at scrape time (one LLEN per queue, short timeouts; a
+    broker that does not answer leaves the last values)."""
+    import redis
+    from django.conf import settings
+
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        return
+    try:
+        client = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL, socket_connect_timeout=0.3, socket_timeout=0.3
+        )
+        try:
+            for queue in CELERY_QUEUES:
+                QUEUE_DEPTH.labels(queue).set(client.llen(queue))
+        finally:
+            client.close()
+    except redis.RedisError:
+        pass
+
+
+CELERY_QUEUES = ("celery",)
+
+
 def render() -> tuple[bytes, str]:
+    _refresh_queue_depths()
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

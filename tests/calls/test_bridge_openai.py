@@ -65,6 +65,18 @@ async def test_greeting_is_heard_and_a_conversation_is_recorded(
     assert {"speaker": "caller", "text": "I have a question about my order."} in turns
     assert any(t["speaker"] == "agent" and "Hello Ada" in t["text"] for t in turns)
     assert not client.protocol_errors
+    # The server's metrics sampled the audio path in both directions.
+    import httpx
+
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        metrics = (await http.get("/metrics")).text
+    for direction in ("to_model", "to_carrier"):
+        line = next(
+            line
+            for line in metrics.splitlines()
+            if line.startswith(f'voiceagents_bridge_frame_seconds_count{{direction="{direction}"}}')
+        )
+        assert float(line.rsplit(" ", 1)[1]) >= 1, line
 
 
 async def test_bad_and_reused_tokens_are_refused(daphne, org_a):

@@ -64,6 +64,8 @@ def test_metrics_are_exposed_in_prometheus_format(client):
     text = response.content.decode()
     assert "voiceagents_http_requests_total" in text
     assert 'route="/healthz"' in text
+    assert 'voiceagents_queue_depth{queue="celery"}' in text
+    assert "voiceagents_active_calls" in text
 
 
 def test_openapi_schema_and_docs_are_served(client):
