@@ -11,7 +11,7 @@ back: outbound dialing is a Celery task sent on commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -719,6 +719,23 @@ def _hangup_quietly(client: CarrierClient, call: Call, provider_call_id: str) ->
         )
 
 
+def _live_call_request(
+    call: Call, failed_event: str, request: Callable[[CarrierClient], Any], **details: Any
+) -> None:
+    """Send one request about a live call to its carrier; a refusal is put on the call's
+    timeline (with ``details``) and raised as CarrierRequestFailed."""
+    try:
+        request(carrier_client(call.provider))
+    except CarrierError as exc:
+        _event(
+            call,
+            CallEvent.Kind.ERROR,
+            failed_event,
+            {**details, "code": exc.code, "message": exc.message},
+        )
+        raise _carrier_failure(exc, call_id=call.pk) from exc
+
+
 def call_end(*, call_id: int, end_reason: str = EndReason.AGENT_HANGUP) -> Call:
     """Hang up through the carrier and end the call. A call not dialed yet is just canceled;
     one still ringing ends as canceled."""
@@ -726,16 +743,7 @@ def call_end(*, call_id: int, end_reason: str = EndReason.AGENT_HANGUP) -> Call:
     if call.is_final:
         raise CallAlreadyEnded(details={"status": call.status})
     if call.provider_call_id:
-        try:
-            carrier_client(call.provider).hangup(call.provider_call_id)
-        except CarrierError as exc:
-            _event(
-                call,
-                CallEvent.Kind.ERROR,
-                "hangup_failed",
-                {"code": exc.code, "message": exc.message},
-            )
-            raise _carrier_failure(exc, call_id=call.pk) from exc
+        _live_call_request(call, "hangup_failed", lambda c: c.hangup(call.provider_call_id))
     with transaction.atomic():
         call = _locked(call.pk)
         _event(call, CallEvent.Kind.ACTION, "hangup", {"end_reason": end_reason})
@@ -766,18 +774,12 @@ def call_transfer(*, call_id: int, to_number: str) -> Call:
         "telephony-plivo-forward",
         c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, n=target),
     )
-    try:
-        carrier_client(call.provider).transfer(
-            call.provider_call_id, to_number=target, forward_url=forward_url
-        )
-    except CarrierError as exc:
-        _event(
-            call,
-            CallEvent.Kind.ERROR,
-            "transfer_failed",
-            {"to": target, "code": exc.code, "message": exc.message},
-        )
-        raise _carrier_failure(exc, call_id=call.pk) from exc
+    _live_call_request(
+        call,
+        "transfer_failed",
+        lambda c: c.transfer(call.provider_call_id, to_number=target, forward_url=forward_url),
+        to=target,
+    )
     with transaction.atomic():
         call = _locked(call.pk)
         _event(call, CallEvent.Kind.ACTION, "transferred", {"to": target})
@@ -800,18 +802,13 @@ def call_say_and_hangup(*, call_id: int, message: str) -> Call:
         "telephony-plivo-say",
         c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, m=message),
     )
-    try:
-        carrier_client(call.provider).say_and_hangup_live(
+    _live_call_request(
+        call,
+        "say_and_hangup_failed",
+        lambda c: c.say_and_hangup_live(
             call.provider_call_id, message=message, document_url=document_url
-        )
-    except CarrierError as exc:
-        _event(
-            call,
-            CallEvent.Kind.ERROR,
-            "say_and_hangup_failed",
-            {"code": exc.code, "message": exc.message},
-        )
-        raise _carrier_failure(exc, call_id=call.pk) from exc
+        ),
+    )
     _event(call, CallEvent.Kind.ACTION, "say_and_hangup", {"message": message})
     return call
 

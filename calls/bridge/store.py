@@ -3,6 +3,7 @@ functions here run in the call's tenant schema through voiceagents.tenancy.in_te
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +87,7 @@ def session_config_for(context: BridgeContext, tools: dict[str, Tool]) -> Sessio
 
 def _record(*, call_id: int, records: PendingRecords, started_at) -> None:
     def at(ms: int):
-        return started_at + timezone.timedelta(milliseconds=ms)
+        return started_at + dt.timedelta(milliseconds=ms)
 
     TranscriptTurn.objects.bulk_create(
         TranscriptTurn(
