@@ -36,6 +36,8 @@ bench: install services
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/check_imports.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var
