@@ -10,6 +10,7 @@ import logging.config
 import sys
 
 import structlog
+from structlog.typing import Processor
 
 _configured = False
 
@@ -20,7 +21,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         return
     _configured = True
 
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

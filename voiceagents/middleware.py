@@ -29,12 +29,13 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _REQUEST_ID_OK.match(incoming) else new_request_id()
+        request_id = incoming if _REQUEST_ID_OK.match(incoming) else new_request_id()
+        request.request_id = request_id  # type: ignore[attr-defined]  # read by the error handler
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request.request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id
+        response["X-Request-ID"] = request_id
         tenant = getattr(request, "tenant", None)
         if request.path not in ("/healthz", "/metrics"):
             logger.info(

@@ -25,16 +25,17 @@ SCHEMA_HEADER = "_schema_name"
 
 def tenant_headers() -> dict[str, str]:
     """Task headers that make the worker run the task in the schema active now."""
-    return {SCHEMA_HEADER: connection.schema_name}
+    return {SCHEMA_HEADER: str(getattr(connection, "schema_name", "public"))}
 
 
-def task_by_name(name: str) -> Task:
+def task_by_name(name: str) -> Task[Any, Any]:
     """The registered task ``name``. Task modules are imported by Celery's autodiscovery,
     which a web process only runs on demand: run it once when the name is not known yet."""
     tasks = app.tasks
     if name not in tasks:
         app.loader.import_default_modules()
-    return app.tasks[name]
+    task: Task[Any, Any] = app.tasks[name]
+    return task
 
 
 def enqueue(task_name: str, /, **kwargs: Any) -> None:

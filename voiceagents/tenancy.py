@@ -8,7 +8,7 @@ the sync function that runs there, every time. This is the one place that does i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from channels.db import database_sync_to_async
 from django_tenants.utils import schema_context
@@ -17,7 +17,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _run_in_schema(schema_name: str, fn: Callable[..., R], args, kwargs) -> R:
+def _run_in_schema(
+    schema_name: str, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> R:
     with schema_context(schema_name):
         return fn(*args, **kwargs)
 
@@ -27,4 +29,4 @@ _run = database_sync_to_async(_run_in_schema)
 
 async def in_tenant(schema_name: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``await in_tenant("org_acme", services.call_finalize, call_id=1, ...)``"""
-    return await _run(schema_name, fn, args, kwargs)
+    return cast(R, await _run(schema_name, fn, args, kwargs))
