@@ -244,6 +244,12 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "voiceagents <no-reply@localhost>")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
 
+# --- secrets at rest (voiceagents.secrets) --------------------------------------------------------
+# Fernet keys, newest first: the first encrypts, any decrypts. Rotate by putting a new key in
+# front and running `manage.py secrets_reencrypt`. The servers and workers refuse to start
+# without one; `make run` generates one into .env for the demo.
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS", [])
+
 # --- providers ---------------------------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "")
