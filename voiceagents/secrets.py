@@ -133,7 +133,7 @@ class Secret:
         return f"<Secret {MASK}>" if self.ciphertext else "<Secret (empty)>"
 
 
-class EncryptedSecretField(models.TextField):  # type: ignore[type-arg]
+class EncryptedSecretField(models.TextField):
     """A column of ciphertext whose attribute is a :class:`Secret`.
 
     Assign a plain ``str`` to set a new value (it is encrypted when saved) or a ``Secret``;
