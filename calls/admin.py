@@ -16,9 +16,9 @@ from calls.forms import RoutingRuleForm, TestRouteForm
 from calls.models import (
     Call,
     CallEvent,
+    Carrier,
     Message,
     PhoneNumber,
-    Provider,
     RoutingRule,
     ToolInvocation,
     TranscriptTurn,
@@ -131,7 +131,7 @@ class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         try:
             result = services.phone_number_import(
-                provider=request.POST.get("provider") or Provider.TWILIO
+                provider=request.POST.get("provider") or Carrier.TWILIO
             )
         except ApplicationError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)

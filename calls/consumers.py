@@ -22,12 +22,8 @@ from agents.tools import ToolContext, tools_for
 from calls.bridge.control import control_group
 from calls.bridge.core import BridgeSettings, CallBridge
 from calls.bridge.store import ServiceHooks, bridge_context_load, session_config_for
-from calls.media_protocols import (
-    MediaProtocol,
-    PlivoMediaProtocol,
-    TwilioMediaProtocol,
-    loads,
-)
+from calls.telephony.media import MediaProtocol, loads
+from calls.telephony.registry import carrier_spec
 from knowledge.tools import warm_up as knowledge_warm_up
 from voiceagents.tenancy import in_tenant
 
@@ -40,10 +36,13 @@ CLOSE_POLICY_VIOLATION = 4403
 
 
 class MediaStreamConsumer(AsyncConsumer):
-    protocol_class: type[MediaProtocol] = MediaProtocol
+    """One carrier media WebSocket; ``carrier`` (from calls/routing.py) picks its protocol."""
 
     bridge: CallBridge | None = None
     bad_frames = 0
+
+    def __init__(self, *, carrier: str) -> None:
+        self.protocol_class: type[MediaProtocol] = carrier_spec(carrier).media_protocol_class
 
     async def websocket_connect(self, message) -> None:
         grant = self.scope.get("stream_grant")
@@ -220,11 +219,3 @@ class MediaStreamConsumer(AsyncConsumer):
                     control_group(self.call_id), self.channel_name
                 )
         raise StopConsumer()
-
-
-class TwilioMediaConsumer(MediaStreamConsumer):
-    protocol_class = TwilioMediaProtocol
-
-
-class PlivoMediaConsumer(MediaStreamConsumer):
-    protocol_class = PlivoMediaProtocol

@@ -25,7 +25,6 @@ from agents.exceptions import AgentNotFound
 from agents.models import Agent, AgentVersion
 from calls import lifecycle, tasks
 from calls.bridge.control import bridge_control_send
-from calls.carriers import carrier_client
 from calls.exceptions import (
     AgentUnavailable,
     CallAlreadyEnded,
@@ -50,7 +49,6 @@ from calls.models import (
     MessageDirection,
     MessageStatus,
     PhoneNumber,
-    Provider,
     RoutingRule,
 )
 from calls.numbers import carrier_number, e164
@@ -62,10 +60,10 @@ from calls.selectors import (
     current_organization,
 )
 from calls.stream_tokens import stream_token_issue
-from calls.telephony.base import CallStatus as CarrierStatus
-from calls.telephony.base import CarrierClient, CarrierError, StatusUpdate
-from calls.telephony.registry import carrier_class
-from calls.webhooks import call_ref_issue, media_stream_url, public_webhook_url
+from calls.telephony.base import Carrier, CarrierClient, CarrierError, StatusUpdate
+from calls.telephony.credentials import carrier_client
+from calls.telephony.registry import carrier_class, carrier_spec
+from calls.telephony.urls import call_ref_issue, media_stream_url, public_webhook_url
 from organizations.models import PhoneNumberClaim
 from voiceagents.exceptions import ValidationFailed
 
@@ -75,21 +73,6 @@ UNKNOWN_NUMBER_MESSAGE = "Sorry, the number you have called is not in service. G
 CALL_ENDED_MESSAGE = "This call has ended. Goodbye."
 BUSY_MESSAGE = "Sorry, all our lines are busy right now. Please try again later. Goodbye."
 SMS_MAX_LENGTH = 1600
-
-# Route names of the telephony webhooks, per carrier (calls/urls.py).
-_ANSWER_ROUTE = {
-    Provider.TWILIO: "telephony-twilio-voice",
-    Provider.PLIVO: "telephony-plivo-answer",
-}
-_STATUS_ROUTE = {
-    Provider.TWILIO: "telephony-twilio-status",
-    # Plivo posts ring, hangup and machine-detection events to the one URL it is given.
-    Provider.PLIVO: "telephony-plivo-hangup",
-}
-_RECORDING_ROUTE = {
-    Provider.TWILIO: "telephony-twilio-recording",
-    Provider.PLIVO: "telephony-plivo-recording",
-}
 
 
 def _fail(field_name: str, message: str) -> ValidationFailed:
@@ -165,15 +148,15 @@ def _forward_fallback_check(phone_number: PhoneNumber) -> None:
 def phone_number_create(
     *,
     number: str,
-    provider: str = Provider.TWILIO,
+    provider: str = Carrier.TWILIO,
     rules: list[Mapping[str, Any]] | None = None,
     **settings_fields: Any,
 ) -> PhoneNumber:
     """Register one of the carrier's numbers with this organization, and claim it in the
     public index in the same transaction so no other organization can hold it."""
     number = e164(number, field="number")
-    if provider not in Provider.values:
-        raise _fail("provider", f"Choose one of {Provider.values}.")
+    if provider not in Carrier.values:
+        raise _fail("provider", f"Choose one of {Carrier.values}.")
     cleaned = _number_settings_clean(settings_fields)
     phone_number = PhoneNumber(number=number, provider=provider, **cleaned)
     _forward_fallback_check(phone_number)
@@ -302,12 +285,12 @@ class PhoneNumberImportResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def phone_number_import(*, provider: str = Provider.TWILIO) -> PhoneNumberImportResult:
+def phone_number_import(*, provider: str = Carrier.TWILIO) -> PhoneNumberImportResult:
     """Bring the numbers of the platform's carrier account into this organization: new ones are
     added, ours are refreshed (id, name, capabilities), and numbers another organization holds
     (or that are not valid E.164) are skipped."""
-    if provider not in Provider.values:
-        raise _fail("provider", f"Choose one of {Provider.values}.")
+    if provider not in Carrier.values:
+        raise _fail("provider", f"Choose one of {Carrier.values}.")
     try:
         numbers = carrier_client(provider).list_numbers()
     except CarrierError as exc:
@@ -658,11 +641,12 @@ def call_place(*, call_id: int) -> Call | None:
     ref = call_ref_issue(schema_name=connection.schema_name, call_id=call.pk)
     try:
         client = carrier_client(call.provider)
+        spec = carrier_spec(call.provider)
         placed = client.place_call(
             to=call.to_number,
             from_=call.from_number,
-            answer_url=public_webhook_url(_ANSWER_ROUTE[call.provider], c=ref),
-            status_callback_url=public_webhook_url(_STATUS_ROUTE[call.provider], c=ref),
+            answer_url=public_webhook_url(spec.answer_route, c=ref),
+            status_callback_url=public_webhook_url(spec.status_route, c=ref),
             machine_detection=bool(agent and agent.voicemail_message),
             time_limit_seconds=agent.max_call_duration_seconds if agent else None,
         )
@@ -770,8 +754,9 @@ def call_transfer(*, call_id: int, to_number: str) -> Call:
         raise CallAlreadyEnded(details={"status": call.status})
     if call.status != CallStatus.IN_PROGRESS or not call.provider_call_id:
         raise CallNotInProgress(details={"status": call.status})
-    forward_url = public_webhook_url(
-        "telephony-plivo-forward",
+    forward_route = carrier_spec(call.provider).forward_route
+    forward_url = forward_route and public_webhook_url(
+        forward_route,
         c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, n=target),
     )
     _live_call_request(
@@ -798,8 +783,9 @@ def call_say_and_hangup(*, call_id: int, message: str) -> Call:
     call = call_get(call_id=call_id)
     if call.is_final or not call.provider_call_id:
         return call
-    document_url = public_webhook_url(
-        "telephony-plivo-say",
+    say_route = carrier_spec(call.provider).say_route
+    document_url = say_route and public_webhook_url(
+        say_route,
         c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, m=message),
     )
     _live_call_request(
@@ -829,7 +815,7 @@ def _stream_document(client: CarrierClient, call: Call) -> str:
     record_url = None
     if call.agent is not None and call.agent.recording_enabled:
         record_url = public_webhook_url(
-            _RECORDING_ROUTE[call.provider],
+            carrier_spec(call.provider).recording_route,
             c=call_ref_issue(schema_name=schema_name, call_id=call.pk),
         )
     return client.stream_answer(
@@ -975,7 +961,7 @@ def _callback_time(params: Mapping[str, Any]) -> dt.datetime | None:
 
 
 def _end_reason_from_callback(call: Call, update: StatusUpdate, params: Mapping[str, Any]) -> str:
-    status = CallStatus(update.status.value)
+    status = update.status
     if status != CallStatus.COMPLETED:
         return lifecycle.END_REASON_FOR_STATUS[status]
     if call.answered_by == "machine" and call.agent and call.agent.voicemail_message:
@@ -1041,12 +1027,12 @@ def call_status_callback(
             call.recording_url, columns = update.recording_url, [*columns, "recording_url"]
         if columns:
             call.save(update_fields=[*columns, "updated_at"])
-        if update.status is None or update.status == CarrierStatus.QUEUED:
+        if update.status is None or update.status == CallStatus.QUEUED:
             return call
-        if update.status in (CarrierStatus.RINGING, CarrierStatus.IN_PROGRESS):
+        if update.status in (CallStatus.RINGING, CallStatus.IN_PROGRESS):
             _advance(
                 call,
-                CallStatus(update.status.value),
+                update.status,
                 at=at or timezone.now(),
                 source=provider,
                 exact_time=at is not None,
@@ -1054,7 +1040,7 @@ def call_status_callback(
             return call
         _finalize(
             call,
-            status=CallStatus(update.status.value),
+            status=update.status,
             end_reason=_end_reason_from_callback(call, update, params),
             at=at or timezone.now(),
             source=provider,

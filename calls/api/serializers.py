@@ -8,10 +8,10 @@ from rest_framework import serializers
 from calls.models import (
     Call,
     CallEvent,
+    Carrier,
     FallbackAction,
     Message,
     PhoneNumber,
-    Provider,
     RoutingRule,
     ToolInvocation,
     TranscriptTurn,
@@ -113,11 +113,11 @@ class PhoneNumberUpdateSerializer(serializers.Serializer):
 
 class PhoneNumberCreateSerializer(PhoneNumberUpdateSerializer):
     number = serializers.CharField(max_length=32, help_text="E.164, e.g. +14155550100.")
-    provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.TWILIO)
+    provider = serializers.ChoiceField(choices=Carrier.choices, default=Carrier.TWILIO)
 
 
 class PhoneNumberImportSerializer(serializers.Serializer):
-    provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.TWILIO)
+    provider = serializers.ChoiceField(choices=Carrier.choices, default=Carrier.TWILIO)
 
 
 class PhoneNumberImportResultSerializer(serializers.Serializer):

@@ -41,7 +41,7 @@ from agents.realtime.base import (
     Transcript,
 )
 from agents.tools import Tool, ToolContext, ToolError
-from calls.media_protocols import MediaProtocol
+from calls.telephony.media import MediaProtocol
 from voiceagents.metrics import ACTIVE_CALLS, BRIDGE_FRAME_LATENCY
 
 # One frame in 64 per direction (the 1st, 65th...) is timed for the frame-latency histogram:

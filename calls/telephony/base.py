@@ -1,7 +1,9 @@
 """The small interface between the call services and a telephony carrier (Twilio, Plivo).
 
-Nothing here knows about Django models: services pass plain strings in and get plain
-dataclasses back, so one call flow works with any carrier. Two directions:
+Nothing here knows about our Django models: services pass plain strings in and get plain
+dataclasses back, so one call flow works with any carrier. The shared vocabulary (``Carrier``,
+``CallStatus``) is defined here as Django choices, so the models use these very enums for
+their fields and nothing in this package imports the models. Two directions:
 
 - REST, us -> carrier: ``place_call``, ``hangup``, ``transfer``, ``send_sms``, ``list_numbers``.
   Every carrier failure (HTTP error or transport error) is raised as :class:`CarrierError`.
@@ -13,6 +15,9 @@ dataclasses back, so one call flow works with any carrier. Two directions:
 Signatures are computed by the carrier over the *public* URL it requested. Behind a proxy,
 ``request.build_absolute_uri()`` names the internal host or ``http://`` and never validates:
 build the URL with :func:`public_url` from the configured public base URL instead.
+
+Each carrier's module ends with a :class:`CarrierSpec` (its client, its media protocol, its
+webhook field names and our routes for it), which ``registry.CARRIERS`` lists.
 """
 
 from __future__ import annotations
@@ -24,21 +29,33 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from django.db import models
 
-class CallStatus(enum.StrEnum):
-    """Our call statuses; each carrier maps its own vocabulary onto these."""
-
-    QUEUED = "queued"
-    RINGING = "ringing"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    CANCELED = "canceled"
-    FAILED = "failed"
+from calls.telephony.media import MediaProtocol
 
 
-TERMINAL_STATUSES = frozenset(
+class Carrier(models.TextChoices):
+    """The carriers we talk to; each has a module here and an entry in ``registry.CARRIERS``."""
+
+    TWILIO = "twilio", "Twilio"
+    PLIVO = "plivo", "Plivo"
+
+
+class CallStatus(models.TextChoices):
+    """Our call statuses (the ``Call.status`` choices, and the state machine of
+    ``calls.lifecycle``); each carrier maps its own vocabulary onto these."""
+
+    QUEUED = "queued", "Queued"
+    RINGING = "ringing", "Ringing"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    BUSY = "busy", "Busy"
+    NO_ANSWER = "no_answer", "No answer"
+    CANCELED = "canceled", "Canceled"
+    FAILED = "failed", "Failed"
+
+
+FINAL_STATUSES = frozenset(
     {
         CallStatus.COMPLETED,
         CallStatus.BUSY,
@@ -47,6 +64,7 @@ TERMINAL_STATUSES = frozenset(
         CallStatus.FAILED,
     }
 )
+ACTIVE_STATUSES = frozenset({CallStatus.QUEUED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
 
 
 class CarrierErrorKind(enum.StrEnum):
@@ -287,3 +305,31 @@ class CarrierClient(abc.ABC):
     @classmethod
     @abc.abstractmethod
     def parse_status_callback(cls, params: Mapping[str, Any]) -> StatusUpdate: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierSpec:
+    """Everything carrier-specific the rest of the code reads, declared at the end of the
+    carrier's module and listed in ``registry.CARRIERS``.
+
+    The ``*_field`` names are the carrier's form fields in its webhooks; the ``*_route`` names
+    are our views for those webhooks (calls/urls.py), which the services turn into the
+    callback URLs they hand the carrier.
+    """
+
+    name: str
+    client_class: type[CarrierClient]
+    media_protocol_class: type[MediaProtocol]
+    call_id_field: str  # the live call's id (Twilio CallSid, Plivo CallUUID)
+    recording_url_field: str
+    message_id_field: str
+    message_body_field: str
+    # Our signature header names start with this (only logged when a signature is refused).
+    signature_header_prefix: str
+    answer_route: str
+    status_route: str
+    recording_route: str
+    # Carriers that fetch a live call's new document by URL (Plivo) are given these for
+    # transfers and spoken goodbyes; None for those that take the document inline (Twilio).
+    forward_route: str | None = None
+    say_route: str | None = None

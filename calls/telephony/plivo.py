@@ -2,7 +2,9 @@
 
 The ``plivo`` SDK is not used: what we need is a handful of requests, the XML below and the
 V3 signature (``plivo.utils.signature_v3`` in plivo 4.63.0, reproduced in
-:func:`signature_v3_base` and pinned by known-answer tests).
+``calls.telephony.plivo_signature`` and pinned by known-answer tests). The media-stream
+protocol is here too (docs/protocols.md, "Plivo: REST and webhooks" and "Plivo: media
+streams").
 
 Plivo quirks the rest of the code must know:
 
@@ -18,33 +20,39 @@ Plivo quirks the rest of the code must know:
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 from xml.etree import ElementTree as ET
 
 import httpx
 
 from calls.telephony.base import (
     CallStatus,
+    Carrier,
     CarrierClient,
     CarrierError,
     CarrierErrorKind,
     CarrierNumber,
+    CarrierSpec,
     PlacedCall,
     SentMessage,
     StatusUpdate,
-    form_values,
-    header,
 )
+from calls.telephony.media import MediaProtocol, StreamStart
+from calls.telephony.plivo_signature import signature_v3, signature_v3_valid
+
+__all__ = [
+    "CARRIER",
+    "PlivoClient",
+    "PlivoMediaProtocol",
+    "error_kind",
+    "hangup_cause_status",
+    "signature_v3",
+]
 
 DEFAULT_API_BASE_URL = "https://api.plivo.com"
-SIGNATURE_HEADER = "X-Plivo-Signature-V3"
-NONCE_HEADER = "X-Plivo-Signature-V3-Nonce"
 NUMBERS_PAGE_SIZE = 20  # Plivo's maximum
 EXTRA_HEADERS_MAX_BYTES = 512
 # Longest recording Plivo takes for a whole session; <Record> defaults to 60 s otherwise.
@@ -111,36 +119,6 @@ def error_kind(http_status: int | None, message: str) -> CarrierErrorKind:
     return CarrierErrorKind.OTHER
 
 
-def signature_v3_base(url: str, params: Mapping[str, Any]) -> str:
-    """The string Plivo signs for a POST webhook (plivo.utils.signature_v3.construct_post_url).
-
-    Scheme, host and path of the URL; then ``?`` + the query parameters sorted as ``k=v`` joined
-    by ``&`` (with a ``.`` after them when form params follow); then each form param sorted by
-    name as ``name`` + ``value`` (several values sorted), no separators. A GET webhook has no
-    form params, and for it this is exactly the SDK's construct_get_url.
-    """
-    parts = urlsplit(url)
-    base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-    query = parse_qs(parts.query, keep_blank_values=True)
-    query_string = "&".join(
-        f"{key}={value}" for key in sorted(query) for value in sorted(query[key])
-    )
-    form = "".join(
-        f"{key}{value}" for key in sorted(params) for value in sorted(form_values(params, key))
-    )
-    if query_string or form:
-        base += "?" + query_string
-    if query_string and form:
-        base += "."
-    return base + form
-
-
-def signature_v3(auth_token: str, url: str, params: Mapping[str, Any], nonce: str) -> str:
-    message = f"{signature_v3_base(url, params)}.{nonce}".encode()
-    digest = hmac.new(auth_token.encode(), message, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
 def _plivo_number(number: str) -> str:
     """Plivo takes numbers as country code + number, without the ``+``."""
     return number.removeprefix("+")
@@ -162,7 +140,7 @@ def _int_or_none(value: Any) -> int | None:
 
 
 class PlivoClient(CarrierClient):
-    provider = "plivo"
+    provider = Carrier.PLIVO.value
 
     def __init__(
         self,
@@ -350,15 +328,7 @@ class PlivoClient(CarrierClient):
         headers: Mapping[str, str],
         body: bytes = b"",
     ) -> bool:
-        signatures = header(headers, SIGNATURE_HEADER)
-        nonce = header(headers, NONCE_HEADER)
-        if not signatures or not nonce:
-            return False
-        expected = signature_v3(self.auth_token, url, params, nonce)
-        # The header may list several signatures (comma-separated), as the SDK accepts.
-        return any(
-            hmac.compare_digest(expected, candidate.strip()) for candidate in signatures.split(",")
-        )
+        return signature_v3_valid(self.auth_token, url=url, params=params, headers=headers)
 
     def stream_answer(
         self,
@@ -460,3 +430,65 @@ def _extra_headers(parameters: Mapping[str, str]) -> str:
     if len(joined.encode()) > EXTRA_HEADERS_MAX_BYTES:
         raise ValueError(f"Plivo extraHeaders are limited to {EXTRA_HEADERS_MAX_BYTES} bytes")
     return joined
+
+
+# --- media streams ------------------------------------------------------------------------------
+# Frames we send are built by string concatenation: calls.telephony.media says why.
+
+
+class PlivoMediaProtocol(MediaProtocol):
+    name = "plivo"
+    MARK = "playedStream"
+    IGNORED = frozenset({"clearedAudio"})
+    _MEDIA_HEAD = (
+        '{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"'
+    )
+
+    def parse_start(self, message: dict) -> StreamStart:
+        start = message["start"]
+        self.stream_id = start.get("streamId", "")
+        # Plivo passes our stream parameters as extraHeaders: "k=v;k=v" (or "k=v,k=v").
+        raw = message.get("extra_headers") or start.get("extra_headers") or ""
+        parameters: dict[str, str] = {}
+        for part in raw.replace(",", ";").split(";"):
+            key, sep, value = part.partition("=")
+            if sep and key.strip():
+                parameters[key.strip()] = value.strip()
+        media_format = start.get("mediaFormat") or {}
+        return StreamStart(
+            stream_id=self.stream_id,
+            carrier_call_id=start.get("callId", ""),
+            parameters=parameters,
+            encoding=media_format.get("encoding", "audio/x-mulaw"),
+            sample_rate=int(media_format.get("sampleRate", 8000)),
+        )
+
+    def mark_name(self, message: dict) -> str:
+        return message["name"]
+
+    def media(self, payload_b64: str) -> str:
+        return self._MEDIA_HEAD + payload_b64 + '"}}'
+
+    def mark(self, name: str) -> str:
+        return '{"event":"checkpoint","streamId":"' + self.stream_id + '","name":"' + name + '"}'
+
+    def clear(self) -> str:
+        return '{"event":"clearAudio","streamId":"' + self.stream_id + '"}'
+
+
+CARRIER = CarrierSpec(
+    name=PlivoClient.provider,
+    client_class=PlivoClient,
+    media_protocol_class=PlivoMediaProtocol,
+    call_id_field="CallUUID",
+    recording_url_field="RecordUrl",
+    message_id_field="MessageUUID",
+    message_body_field="Text",
+    signature_header_prefix="X-Plivo-Signature",
+    answer_route="telephony-plivo-answer",
+    # Plivo posts ring, hangup and machine-detection events to the one URL it is given.
+    status_route="telephony-plivo-hangup",
+    recording_route="telephony-plivo-recording",
+    forward_route="telephony-plivo-forward",
+    say_route="telephony-plivo-say",
+)

@@ -1,26 +1,41 @@
-"""Which class talks to which carrier. The rest of the code names carriers only by string."""
+"""Which carriers exist and everything carrier-specific about each (its ``CarrierSpec``: client
+class, media protocol, webhook field names, our routes). The rest of the code names carriers
+only by string and looks them up here; adding a carrier is a module ending in a
+``CarrierSpec`` and one entry below."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from calls.telephony.base import CarrierClient
-from calls.telephony.plivo import PlivoClient
-from calls.telephony.twilio import TwilioClient
+from calls.telephony import plivo, twilio
+from calls.telephony.base import Carrier, CarrierClient, CarrierSpec
 
-CARRIERS: dict[str, type[CarrierClient]] = {
-    TwilioClient.provider: TwilioClient,
-    PlivoClient.provider: PlivoClient,
+__all__ = ["CARRIERS", "carrier_class", "carrier_for", "carrier_spec"]
+
+CARRIERS: dict[str, CarrierSpec] = {
+    spec.name: spec
+    for spec in (
+        twilio.CARRIER,
+        plivo.CARRIER,
+    )
 }
+if set(CARRIERS) != set(Carrier.values):
+    # The models' carrier choices and this registry must name the same carriers.
+    raise RuntimeError("calls.telephony.base.Carrier and the carrier registry differ")
 
 
-def carrier_class(provider: str) -> type[CarrierClient]:
-    """The class for ``provider``, for what needs no credentials (status mapping)."""
+def carrier_spec(provider: str) -> CarrierSpec:
+    """Everything carrier-specific about ``provider``; ValueError for a carrier we do not know."""
     try:
         return CARRIERS[provider]
     except KeyError:
         known = ", ".join(sorted(CARRIERS))
         raise ValueError(f"unknown telephony provider {provider!r} (known: {known})") from None
+
+
+def carrier_class(provider: str) -> type[CarrierClient]:
+    """The class for ``provider``, for what needs no credentials (status mapping)."""
+    return carrier_spec(provider).client_class
 
 
 def carrier_for(provider: str, **credentials: Any) -> CarrierClient:

@@ -1,4 +1,6 @@
-"""Twilio, on the official ``twilio`` SDK (REST client, RequestValidator, TwiML builders)."""
+"""Twilio, on the official ``twilio`` SDK (REST client, RequestValidator, TwiML builders), and
+its media-stream protocol (docs/protocols.md, "Twilio: REST and webhooks" and "Twilio: media
+streams")."""
 
 from __future__ import annotations
 
@@ -21,15 +23,20 @@ from twilio.twiml.voice_response import Connect, Dial, Start, VoiceResponse
 
 from calls.telephony.base import (
     CallStatus,
+    Carrier,
     CarrierClient,
     CarrierError,
     CarrierErrorKind,
     CarrierNumber,
+    CarrierSpec,
     PlacedCall,
     SentMessage,
     StatusUpdate,
     header,
 )
+from calls.telephony.media import MediaProtocol, StreamStart
+
+__all__ = ["CARRIER", "TwilioClient", "TwilioMediaProtocol", "error_kind"]
 
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
 
@@ -119,7 +126,7 @@ def _int_or_none(value: Any) -> int | None:
 
 
 class TwilioClient(CarrierClient):
-    provider = "twilio"
+    provider = Carrier.TWILIO.value
     numbers_page_size = 100
 
     def __init__(
@@ -135,8 +142,8 @@ class TwilioClient(CarrierClient):
         self._client = Client(
             account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout)
         )
-        # Domain.base_url is the SDK's one switch for the API host (PROTOCOLS.md section 0);
-        # paging follows next_page_uri relative to it too.
+        # Domain.base_url is the SDK's one switch for the API host (docs/protocols.md, "Twilio:
+        # REST and webhooks"); paging follows next_page_uri relative to it too.
         self._client.api.base_url = api_base_url.rstrip("/")
 
     # --- REST -----------------------------------------------------------------------------
@@ -339,3 +346,57 @@ def _url_forms(url: str) -> list[str]:
     if twin is None:
         return [url]
     return [url, urlunsplit(parts._replace(scheme=twin))]
+
+
+# --- media streams ------------------------------------------------------------------------------
+# Frames we send are built by string concatenation: calls.telephony.media says why.
+
+
+class TwilioMediaProtocol(MediaProtocol):
+    name = "twilio"
+    MARK = "mark"
+    IGNORED = frozenset({"connected"})
+
+    def parse_start(self, message: dict) -> StreamStart:
+        start = message["start"]
+        self.stream_id = start.get("streamSid") or message.get("streamSid", "")
+        self._media_head = (
+            '{"event":"media","streamSid":"' + self.stream_id + '","media":{"payload":"'
+        )
+        media_format = start.get("mediaFormat") or {}
+        return StreamStart(
+            stream_id=self.stream_id,
+            carrier_call_id=start.get("callSid", ""),
+            parameters={str(k): str(v) for k, v in (start.get("customParameters") or {}).items()},
+            encoding=media_format.get("encoding", "audio/x-mulaw"),
+            sample_rate=int(media_format.get("sampleRate", 8000)),
+        )
+
+    def mark_name(self, message: dict) -> str:
+        return message["mark"]["name"]
+
+    def media(self, payload_b64: str) -> str:
+        return self._media_head + payload_b64 + '"}}'
+
+    def mark(self, name: str) -> str:
+        return (
+            '{"event":"mark","streamSid":"' + self.stream_id + '","mark":{"name":"' + name + '"}}'
+        )
+
+    def clear(self) -> str:
+        return '{"event":"clear","streamSid":"' + self.stream_id + '"}'
+
+
+CARRIER = CarrierSpec(
+    name=TwilioClient.provider,
+    client_class=TwilioClient,
+    media_protocol_class=TwilioMediaProtocol,
+    call_id_field="CallSid",
+    recording_url_field="RecordingUrl",
+    message_id_field="MessageSid",
+    message_body_field="Body",
+    signature_header_prefix=SIGNATURE_HEADER,
+    answer_route="telephony-twilio-voice",
+    status_route="telephony-twilio-status",
+    recording_route="telephony-twilio-recording",
+)

@@ -1,9 +1,7 @@
-"""Telephony (tenant schema): the organization's phone numbers and their routing rules, calls
-with their timeline, transcript and tool use, and SMS messages.
+"""Calls, inbound or outbound, with their timeline (CallEvent), transcript and tool use.
 
-Which organization owns a number is also recorded in the public schema
-(``organizations.PhoneNumberClaim``), so a carrier webhook arriving at the main host finds the
-organization; ``calls.services`` writes both in one transaction.
+``CallStatus`` and its sets are the telephony layer's (calls.telephony.base), re-exported here:
+the carriers map their statuses onto the very choices the model stores.
 """
 
 from __future__ import annotations
@@ -11,105 +9,25 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from calls.telephony.base import CallStatus as CarrierCallStatus
+from calls.models.phone_numbers import PhoneNumber
+from calls.telephony.base import ACTIVE_STATUSES, FINAL_STATUSES, CallStatus, Carrier
 
-
-class Provider(models.TextChoices):
-    TWILIO = "twilio", "Twilio"
-    PLIVO = "plivo", "Plivo"
-
-
-class FallbackAction(models.TextChoices):
-    MESSAGE = "message", "Play a message and hang up"
-    FORWARD = "forward", "Forward to a human"
-
-
-class PhoneNumber(models.Model):
-    """A carrier number the organization answers and calls from. ``agent`` is the default
-    agent, used when no routing rule matches; ``fallback_*`` says what a caller gets when no
-    agent can take the call (none matches, or the chosen one is paused)."""
-
-    number = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +14155550100.")
-    provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.TWILIO)
-    provider_id = models.CharField(
-        max_length=64, blank=True, help_text="The carrier's id (Twilio PN…, Plivo number)."
-    )
-    voice_enabled = models.BooleanField(default=True)
-    sms_enabled = models.BooleanField(default=True)
-    friendly_name = models.CharField(max_length=100, blank=True)
-    agent = models.ForeignKey(
-        "agents.Agent",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="phone_numbers",
-        help_text="Default agent when no rule matches.",
-    )
-    fallback_action = models.CharField(
-        max_length=10, choices=FallbackAction.choices, default=FallbackAction.MESSAGE
-    )
-    fallback_message = models.TextField(
-        blank=True, help_text="Said before hanging up; empty = a standard apology."
-    )
-    fallback_forward_number = models.CharField(
-        max_length=20, blank=True, help_text="E.164 number of a human, for the forward fallback."
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["number"]
-
-    def __str__(self) -> str:
-        return f"{self.number} ({self.friendly_name})" if self.friendly_name else self.number
-
-
-class RoutingRule(models.Model):
-    """One rule of a number, evaluated in ``position`` order; the first that matches picks the
-    agent. Empty conditions match anything. Times are in the organization's time zone; a window
-    whose end is before its start runs overnight, and its after-midnight part belongs to the
-    day it started on. Days are 0 = Monday … 6 = Sunday."""
-
-    phone_number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="rules")
-    position = models.PositiveIntegerField(default=0)
-    name = models.CharField(max_length=100, blank=True)
-    caller_prefix = models.CharField(
-        max_length=16, blank=True, help_text="Caller number starts with this, e.g. +1415."
-    )
-    caller_country = models.CharField(
-        max_length=2, blank=True, help_text="Caller's country, ISO 3166 alpha-2, e.g. US."
-    )
-    days_of_week = models.JSONField(
-        default=list, blank=True, help_text="0 = Monday … 6 = Sunday; empty = every day."
-    )
-    start_time = models.TimeField(null=True, blank=True)
-    end_time = models.TimeField(null=True, blank=True)
-    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
-    is_active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["phone_number", "position", "id"]
-
-    def __str__(self) -> str:
-        return self.name or f"rule {self.position}"
+__all__ = [
+    "ACTIVE_STATUSES",
+    "FINAL_STATUSES",
+    "Call",
+    "CallDirection",
+    "CallEvent",
+    "CallStatus",
+    "EndReason",
+    "ToolInvocation",
+    "TranscriptTurn",
+]
 
 
 class CallDirection(models.TextChoices):
     INBOUND = "inbound", "Inbound"
     OUTBOUND = "outbound", "Outbound"
-
-
-class CallStatus(models.TextChoices):
-    """The call's state machine (see ``calls.lifecycle``); values are the carrier layer's."""
-
-    QUEUED = CarrierCallStatus.QUEUED.value, "Queued"
-    RINGING = CarrierCallStatus.RINGING.value, "Ringing"
-    IN_PROGRESS = CarrierCallStatus.IN_PROGRESS.value, "In progress"
-    COMPLETED = CarrierCallStatus.COMPLETED.value, "Completed"
-    BUSY = CarrierCallStatus.BUSY.value, "Busy"
-    NO_ANSWER = CarrierCallStatus.NO_ANSWER.value, "No answer"
-    CANCELED = CarrierCallStatus.CANCELED.value, "Canceled"
-    FAILED = CarrierCallStatus.FAILED.value, "Failed"
 
 
 class EndReason(models.TextChoices):
@@ -142,7 +60,7 @@ class Call(models.Model):
         related_name="calls",
         help_text="Our number on this call.",
     )
-    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider = models.CharField(max_length=10, choices=Carrier.choices)
     provider_call_id = models.CharField(max_length=64, blank=True, db_index=True)
     agent = models.ForeignKey(
         "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
@@ -206,18 +124,6 @@ class Call(models.Model):
     def counterpart_number(self) -> str:
         """The other party's number (not ours)."""
         return self.from_number if self.direction == CallDirection.INBOUND else self.to_number
-
-
-FINAL_STATUSES = frozenset(
-    {
-        CallStatus.COMPLETED,
-        CallStatus.BUSY,
-        CallStatus.NO_ANSWER,
-        CallStatus.CANCELED,
-        CallStatus.FAILED,
-    }
-)
-ACTIVE_STATUSES = frozenset({CallStatus.QUEUED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
 
 
 class CallEvent(models.Model):
@@ -284,50 +190,3 @@ class ToolInvocation(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class MessageDirection(models.TextChoices):
-    INBOUND = "inbound", "Inbound"
-    OUTBOUND = "outbound", "Outbound"
-
-
-class MessageStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    RECEIVED = "received", "Received"
-
-
-class Message(models.Model):
-    """An SMS sent or received on one of our numbers, linked to the call it belongs to when it
-    was exchanged during one."""
-
-    direction = models.CharField(max_length=10, choices=MessageDirection.choices)
-    phone_number = models.ForeignKey(
-        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
-    )
-    call = models.ForeignKey(
-        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
-    )
-    from_number = models.CharField(max_length=20)
-    to_number = models.CharField(max_length=20)
-    body = models.TextField()
-    provider = models.CharField(max_length=10, choices=Provider.choices)
-    provider_message_id = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=10, choices=MessageStatus.choices)
-    error_code = models.CharField(max_length=32, blank=True)
-    error_message = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["provider", "provider_message_id"],
-                condition=~models.Q(provider_message_id=""),
-                name="uniq_message_provider_message_id",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.direction} SMS {self.from_number} → {self.to_number}"

@@ -1,18 +1,20 @@
-"""The platform's carrier accounts, built from settings. One place decides which credentials a
-provider uses, so tests point every client at a loopback fake by changing settings only."""
+"""The platform's carrier accounts, built from settings. This is the one place that turns
+credentials into a carrier client, so tests point every client at a loopback fake by changing
+settings only (and per-organization accounts will be decided here too)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
 from calls.exceptions import CarrierNotConfigured
-from calls.models import Provider
-from calls.telephony.base import CarrierClient
+from calls.telephony.base import Carrier, CarrierClient
 from calls.telephony.registry import carrier_for
+
+__all__ = ["carrier_client"]
 
 
 def carrier_client(provider: str) -> CarrierClient:
-    if provider == Provider.TWILIO:
+    if provider == Carrier.TWILIO:
         if not (settings.TWILIO_ACCOUNT_ID and settings.TWILIO_AUTH_TOKEN):
             raise CarrierNotConfigured(
                 "Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.",
@@ -24,7 +26,7 @@ def carrier_client(provider: str) -> CarrierClient:
             auth_token=settings.TWILIO_AUTH_TOKEN,
             api_base_url=settings.TWILIO_API_BASE_URL,
         )
-    if provider == Provider.PLIVO:
+    if provider == Carrier.PLIVO:
         if not (settings.PLIVO_AUTH_ID and settings.PLIVO_AUTH_TOKEN):
             raise CarrierNotConfigured(
                 "Plivo is not configured: set PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN.",

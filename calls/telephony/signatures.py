@@ -1,0 +1,30 @@
+"""Whether a carrier signed a webhook request. Each carrier's client knows its own algorithm
+(``CarrierClient.validate_signature``); this checks it against the public URL the carrier
+requested."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from calls.exceptions import CarrierNotConfigured
+from calls.telephony.base import public_url
+from calls.telephony.credentials import carrier_client
+
+__all__ = ["request_is_signed"]
+
+
+def request_is_signed(request: HttpRequest, *, provider: str) -> bool:
+    """Whether the carrier signed this request, checked against the public URL (behind a proxy
+    the request's own host and scheme are not what the carrier signed)."""
+    body = request.body  # read before POST so the raw body stays available
+    try:
+        client = carrier_client(provider)
+    except CarrierNotConfigured:
+        return False
+    return client.validate_signature(
+        url=public_url(settings.PUBLIC_BASE_URL, request.get_full_path()),
+        params=request.POST,
+        headers=request.headers,
+        body=body,
+    )
