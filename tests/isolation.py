@@ -10,12 +10,17 @@ credential of organization A:
 - as a JWT naming B while its user is not B's member, is refused with 403;
 and that B's row is unchanged afterwards.
 
-Later features add their resources to RESOURCES (one entry each).
+Each app's resources are registered by ``tests/<app>/isolation.py``, listed in
+:data:`REGISTRATION_MODULES`; :func:`load_registrations` imports them all. A module that cannot
+be imported is an error, never skipped: a registration that silently went missing would leave
+the isolation tests green while they test less.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from organizations.models import Organization
@@ -40,11 +45,33 @@ class Resource:
 
 
 RESOURCES: list[Resource] = []
+# Resource name -> the module that registered it.
+REGISTERED_BY: dict[str, str] = {}
+
+# One per app with API resources; the organizations' own are registered below, in this module.
+REGISTRATION_MODULES = (
+    "tests.agents.isolation",
+    "tests.calls.isolation",
+    "tests.knowledge.isolation",
+)
 
 
 def register(resource: Resource) -> Resource:
+    if resource.name in REGISTERED_BY:
+        raise ValueError(f"isolation resource {resource.name!r} is registered twice")
+    frame = inspect.currentframe()
+    caller = frame.f_back if frame else None
+    REGISTERED_BY[resource.name] = caller.f_globals["__name__"] if caller else ""
     RESOURCES.append(resource)
     return resource
+
+
+def load_registrations(modules: Iterable[str] = REGISTRATION_MODULES) -> list[Resource]:
+    """Import every registration module (each registers its resources once) and return
+    :data:`RESOURCES`. Any ImportError, a missing module included, propagates."""
+    for module in modules:
+        importlib.import_module(module)
+    return RESOURCES
 
 
 # --- organizations' own resources --------------------------------------------------------------

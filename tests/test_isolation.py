@@ -1,24 +1,23 @@
 """Tenants never see each other's data: the contract of tests/isolation.py, for every resource."""
 
+from pathlib import Path
+
 import pytest
 from django_tenants.utils import tenant_context
 
-from tests.isolation import MISSING_ID, RESOURCES
+from tests.isolation import (
+    MISSING_ID,
+    REGISTERED_BY,
+    REGISTRATION_MODULES,
+    RESOURCES,
+    load_registrations,
+)
 
 pytestmark = pytest.mark.django_db
 
 # The resources' registrations live with their apps' tests; importing them fills RESOURCES.
-for module in (
-    "tests.agents.isolation",
-    "tests.calls.isolation",
-    "tests.knowledge.isolation",
-    "tests.integrations.isolation",
-):
-    try:
-        __import__(module)
-    except ModuleNotFoundError as exc:
-        if not module.startswith(exc.name or "-"):
-            raise
+# A module that is missing or fails to import stops the collection of this file.
+load_registrations()
 
 ids = [resource.name for resource in RESOURCES]
 
@@ -97,3 +96,26 @@ def test_jwt_of_a_member_naming_b_is_refused(b_row, org_a, org_b, make_member, m
         response = getattr(client, method)(url, payload, format="json")
         assert response.status_code == 403, (method, url, response.status_code)
     _assert_unchanged(resource, org_b, pk, before)
+
+
+# --- the registrations themselves -------------------------------------------------------------
+
+
+def test_a_missing_registration_module_is_an_error():
+    with pytest.raises(ModuleNotFoundError, match="tests.no_such_app"):
+        load_registrations(["tests.no_such_app.isolation"])
+
+
+def test_every_apps_registration_module_is_loaded():
+    tests_dir = Path(__file__).parent
+    found = {f"tests.{path.parent.name}.isolation" for path in tests_dir.glob("*/isolation.py")}
+
+    assert found == set(REGISTRATION_MODULES)
+
+
+def test_every_registration_module_registers_a_resource():
+    registrants = set(REGISTERED_BY.values())
+
+    assert set(REGISTRATION_MODULES) <= registrants
+    assert "tests.isolation" in registrants  # the organizations' own
+    assert len(RESOURCES) == len(REGISTERED_BY)
