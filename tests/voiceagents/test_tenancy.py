@@ -1,4 +1,6 @@
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
@@ -31,10 +33,44 @@ def test_public_tenant_exists_from_the_first_migrate():
     assert Domain.objects.filter(tenant=public, is_primary=True).exists()
 
 
+def _tables_of_apps(app_names: list[str]) -> set[str]:
+    tables = set()
+    for app_name in app_names:
+        config = next(c for c in apps.get_app_configs() if c.name == app_name)
+        for model in config.get_models(include_auto_created=True):
+            if model._meta.managed and not model._meta.proxy:
+                tables.add(model._meta.db_table)
+    return tables
+
+
 def test_tenant_tables_live_in_tenant_schemas_not_public(org_a):
+    tenant_only = [app for app in settings.TENANT_APPS if app not in settings.SHARED_APPS]
+    tenant_tables = _tables_of_apps(tenant_only)
+    assert {"agents_agent", "calls_call", "knowledge_document"} <= tenant_tables  # sanity
+
     public_tables = _tables_in("public")
+    org_tables = _tables_in(org_a.schema_name)
+
+    assert tenant_tables <= org_tables, tenant_tables - org_tables
+    assert not tenant_tables & public_tables, tenant_tables & public_tables
+    # And the other way round: identity and tenancy tables exist only in public.
     assert "organizations_organization" in public_tables
-    assert "django_migrations" in _tables_in(org_a.schema_name)
+    assert "organizations_organization" not in org_tables
+    assert "django_migrations" in org_tables
+
+
+def test_a_tenant_row_is_not_reachable_from_the_public_schema(org_a):
+    from tests.agents.factories import AgentFactory
+
+    with tenant_context(org_a):
+        AgentFactory(name="Alpha only")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM agents_agent WHERE name = 'Alpha only'")
+            assert cursor.fetchone()[0] == 1
+    with schema_context("public"), connection.cursor() as cursor:
+        # Not hidden by a filter: the public search_path has no such table at all.
+        cursor.execute("SELECT to_regclass('agents_agent')")
+        assert cursor.fetchone()[0] is None
 
 
 def test_pgvector_is_installed_once_in_public_and_usable_from_a_tenant(org_a):
