@@ -1,6 +1,6 @@
 """A loopback fake of the Gemini Live API (``BidiGenerateContent``), driven by the real SDK.
 
-It speaks the wire protocol of PROTOCOLS.md §4 over TLS (the SDK forces ``wss``): a ``trustme``
+It speaks the wire protocol of docs/protocols.md, "Gemini Live", over TLS (the SDK forces ``wss``): a ``trustme``
 CA signs a cert for 127.0.0.1, and clients trust it through ``client_ssl_context()``.
 
 Scripted conversation (``mode="script"``):

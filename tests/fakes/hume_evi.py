@@ -1,4 +1,5 @@
-"""A loopback fake of Hume EVI's chat WebSocket (``/v0/evi/chat``), per PROTOCOLS.md §5.
+"""A loopback fake of Hume EVI's chat WebSocket (``/v0/evi/chat``), per docs/protocols.md,
+"Hume EVI".
 
 Plain ``ws://``. The handshake must carry ``X-Hume-Api-Key`` (or ``api_key=`` in the query);
 the first frame is ``chat_metadata``. Every frame it sends validates against the ``hume`` SDK's

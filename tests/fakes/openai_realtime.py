@@ -1,7 +1,7 @@
 """A loopback fake of the OpenAI Realtime API (GA), speaking the real wire protocol.
 
 The real ``openai`` SDK connects to it with ``AsyncOpenAI(api_key=..., base_url=fake.base_url)``
-(PROTOCOLS.md §3, §8). Two modes:
+(docs/protocols.md, "OpenAI Realtime"). Two modes:
 
 ``script`` (tests)
     ``session.created`` on open, ``session.updated`` echoing the merged config, a toy energy
@@ -100,7 +100,7 @@ class FakeConnection:
         return [e for e in self.sent if e.get("type") == event_type]
 
 
-# --- audio helpers (independent of calls.audio on purpose: the fake must not share its bugs) --
+# --- audio helpers (independent of agents.realtime.audio on purpose: it must not share its bugs)
 
 
 def _mulaw_level(chunk: bytes) -> float:
