@@ -333,7 +333,7 @@ def bench_transcoding(seconds: int = 60) -> dict:
 
     import numpy as np
 
-    from calls.audio import MulawTo16k, PcmToMulaw8k, pcm16_to_mulaw
+    from agents.realtime.audio import MulawTo16k, PcmToMulaw8k, pcm16_to_mulaw
     from tests.fakes.carrier_media import speech_like_mulaw
 
     caller = speech_like_mulaw(seconds * 1000, seed=3)

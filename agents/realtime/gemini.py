@@ -2,7 +2,7 @@
 
 Audio: the caller's mu-law 8 kHz is decoded and upsampled to PCM16 16 kHz (Gemini's native input
 rate); the model's PCM16 24 kHz is downsampled to 8 kHz through one persistent anti-aliasing
-resampler per session and encoded to mu-law. Both converters live in :mod:`calls.audio`.
+resampler per session and encoded to mu-law. Both converters live in :mod:`agents.realtime.audio`.
 
 Turns: Gemini has no item ids, so each model turn gets a local one (``gemini-<n>``), opened by
 the turn's first audio or output transcription and closed by ``turnComplete`` or
@@ -28,6 +28,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from agents.realtime.audio import MulawTo16k, PcmToMulaw8k
 from agents.realtime.base import (
     AudioOut,
     Closed,
@@ -41,7 +42,6 @@ from agents.realtime.base import (
     ToolCall,
     Transcript,
 )
-from calls.audio import MulawTo16k, PcmToMulaw8k
 
 logger = logging.getLogger(__name__)
 

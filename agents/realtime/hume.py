@@ -29,6 +29,7 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from agents.realtime.audio import MulawTo16k, PcmToMulaw8k, wav_to_pcm
 from agents.realtime.base import (
     AudioOut,
     Closed,
@@ -42,7 +43,6 @@ from agents.realtime.base import (
     ToolCall,
     Transcript,
 )
-from calls.audio import MulawTo16k, PcmToMulaw8k, wav_to_pcm
 
 logger = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from openai import AsyncOpenAI, OpenAIError
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from agents.realtime.audio import b64_decoded_len
 from agents.realtime.base import (
     AudioOut,
     Closed,
@@ -47,7 +48,6 @@ from agents.realtime.base import (
     ToolCall,
     Transcript,
 )
-from calls.audio import b64_decoded_len
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from agents.realtime.audio import pcm16_to_mulaw
 from agents.realtime.base import RealtimeEvent, RealtimeSession
-from calls.audio import pcm16_to_mulaw
 from tests.fakes.voice_socket import tone
 
 FRAME = 160  # 20 ms of mu-law 8 kHz, what carriers send

@@ -10,6 +10,7 @@ import websockets
 from google import genai
 from google.genai import types
 
+from agents.realtime.audio import mulaw_to_pcm16
 from agents.realtime.base import (
     AudioOut,
     Closed,
@@ -22,7 +23,6 @@ from agents.realtime.base import (
     Transcript,
 )
 from agents.realtime.gemini import GeminiLiveSession, gemini_schema
-from calls.audio import mulaw_to_pcm16
 from tests.agents.realtime_support import (
     collect_until,
     dominant_hz,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from agents.realtime.audio import mulaw_to_pcm16
 from agents.realtime.base import (
     AudioOut,
     Closed,
@@ -21,7 +22,6 @@ from agents.realtime.base import (
     Transcript,
 )
 from agents.realtime.hume import HumeEVISession
-from calls.audio import mulaw_to_pcm16
 from tests.agents.realtime_support import (
     collect_until,
     dominant_hz,

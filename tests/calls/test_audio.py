@@ -1,4 +1,4 @@
-"""G.711 tables, streaming resamplers and WAV chunks of calls.audio."""
+"""G.711 tables, streaming resamplers and WAV chunks of agents.realtime.audio (used by the provider sessions)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import wave
 import numpy as np
 import pytest
 
-from calls.audio import (
+from agents.realtime.audio import (
     MulawTo16k,
     PcmToMulaw8k,
     b64_decoded_len,

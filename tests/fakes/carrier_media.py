@@ -39,7 +39,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from calls.audio import MULAW_SILENCE, PcmToMulaw8k, pcm16_to_mulaw, wav_to_pcm
+from agents.realtime.audio import MULAW_SILENCE, PcmToMulaw8k, pcm16_to_mulaw, wav_to_pcm
 
 FRAME_MS = 20
 FRAME_BYTES = 160
