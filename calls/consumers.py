@@ -1,6 +1,7 @@
 """Channels consumers for the carriers' media WebSockets (/ws/twilio/media/<token>,
 /ws/plivo/media/<token>). Thin: they authenticate (the grant put in the scope by
-calls.bridge.middleware), load the call once, and hand every frame to a CallBridge.
+calls.bridge.middleware), have the call's bridge built (calls.bridge.build), and hand every
+frame to it.
 
 Plain AsyncConsumer rather than AsyncWebsocketConsumer: the audio path is one dispatch and one
 orjson parse per frame, with nothing in between.
@@ -12,20 +13,15 @@ import asyncio
 import contextlib
 
 import structlog
-from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 
-from agents.realtime.registry import session_for
-from agents.tools import ToolContext, tools_for
-from calls.bridge.control import control_group
-from calls.bridge.core import BridgeSettings, CallBridge
-from calls.bridge.store import ServiceHooks, bridge_context_load, session_config_for
+from calls.bridge.build import bridge_build
+from calls.bridge.core import CallBridge
+from calls.control import control_group
 from calls.telephony.media import MediaProtocol, loads
 from calls.telephony.registry import carrier_spec
-from knowledge.tools import warm_up as knowledge_warm_up
-from voiceagents.tenancy import in_tenant
 
 logger = structlog.get_logger(__name__)
 
@@ -55,48 +51,15 @@ class MediaStreamConsumer(AsyncConsumer):
             await self.send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION})
             return
         self.log = logger.bind(call_id=grant.call_id, organization=grant.schema_name)
-        context = await in_tenant(grant.schema_name, bridge_context_load, call_id=grant.call_id)
-        if context is None or context.is_final:
+        self.protocol = self.protocol_class()
+        bridge = await bridge_build(grant, self.protocol, send=self._send_text, close=self._close)
+        if bridge is None:
             self.log.warning("media_stream_refused", reason="call missing or already ended")
             await self.send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION})
             return
+        self.bridge = bridge
         self.schema_name = grant.schema_name
         self.call_id = grant.call_id
-        self.protocol = self.protocol_class()
-        config = context.config
-        tools = tools_for(schema_name=grant.schema_name, names=config.tools)
-        session = session_for(config.ai_provider, session_config_for(context, tools))
-        self.bridge = CallBridge(
-            protocol=self.protocol,
-            send=self._send_text,
-            close=self._close,
-            session=session,
-            hooks=ServiceHooks(schema_name=grant.schema_name, call_id=grant.call_id),
-            settings=BridgeSettings(
-                silence_timeout_s=float(config.silence_timeout_seconds),
-                max_duration_s=float(config.max_call_duration_seconds),
-                first_message=context.first_message,
-                voicemail_message=context.voicemail_message,
-                end_call_phrases=config.end_call_phrases,
-                transfer_number=config.transfer_number,
-            ),
-            tools=tools,
-            tool_context=lambda bridge: ToolContext(
-                schema_name=grant.schema_name,
-                call_id=grant.call_id,
-                agent_id=config.agent_id,
-                knowledge_base_ids=config.knowledge_base_ids,
-                transfer_number=config.transfer_number,
-                control=bridge,
-            ),
-            call_id=grant.call_id,
-        )
-        if "knowledge_search" in config.tools:
-            # Loading the local embedding model takes seconds: start now, off the event loop,
-            # so the caller's first question does not wait for it (no-op once loaded).
-            self._warm_up = asyncio.create_task(
-                sync_to_async(knowledge_warm_up, thread_sensitive=False)()
-            )
         if self.channel_layer is not None:
             await self.channel_layer.group_add(control_group(self.call_id), self.channel_name)
         await self.send({"type": "websocket.accept"})

@@ -1,16 +1,19 @@
-"""Which realtime providers exist, what each accepts, and the one place that builds a session.
+"""Which realtime providers exist, what each accepts, the platform's credentials for each, and
+the one place that builds a session.
 
 ``PROVIDERS`` is the catalog agent validation reads (models, voices, whether an EVI-style
 config id is needed). Model and voice names are the providers' own as of the SDKs pinned in
-pyproject.toml (openai 3.57.0, google-genai 3.6.1, hume 0.14.1); see PROTOCOLS.md §3.1, §4.5.
-Provider modules are imported only when a session is built, so a deployment that never uses a
-provider never imports its SDK.
+pyproject.toml (openai 3.57.0, google-genai 3.6.1, hume 0.14.1); see docs/protocols.md,
+"OpenAI Realtime" and "Gemini Live". Provider modules are imported only when a session is
+built, so a deployment that never uses a provider never imports its SDK.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from agents.realtime.base import RealtimeSession, SessionConfig
 
@@ -21,6 +24,9 @@ class ProviderInfo:
 
     label: str
     session_class: str  # "module:Class", imported lazily
+    # The settings holding the platform's API key and base URL for this provider.
+    api_key_setting: str
+    base_url_setting: str
     models: tuple[str, ...]
     default_model: str
     voices: tuple[str, ...]
@@ -47,6 +53,8 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "openai": ProviderInfo(
         label="OpenAI Realtime",
         session_class="agents.realtime.openai:OpenAIRealtimeSession",
+        api_key_setting="OPENAI_API_KEY",
+        base_url_setting="OPENAI_BASE_URL",
         models=(
             "gpt-realtime",
             "gpt-realtime-mini",
@@ -69,6 +77,8 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "gemini": ProviderInfo(
         label="Gemini Live",
         session_class="agents.realtime.gemini:GeminiLiveSession",
+        api_key_setting="GEMINI_API_KEY",
+        base_url_setting="GEMINI_BASE_URL",
         models=(
             "gemini-3.1-flash-live-preview",
             "gemini-2.5-flash-native-audio-preview-12-2025",
@@ -81,6 +91,8 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "hume": ProviderInfo(
         label="Hume EVI",
         session_class="agents.realtime.hume:HumeEVISession",
+        api_key_setting="HUME_API_KEY",
+        base_url_setting="HUME_BASE_URL",
         models=("evi-3",),
         default_model="evi-3",
         voices=(),  # the EVI config picks the voice; a voice id overrides it
@@ -91,12 +103,25 @@ PROVIDERS: dict[str, ProviderInfo] = {
 }
 
 
-def session_for(provider: str, config: SessionConfig) -> RealtimeSession:
-    """A new, unconnected session for ``provider`` (``openai``, ``gemini`` or ``hume``)."""
+def _info(provider: str) -> ProviderInfo:
     info = PROVIDERS.get(provider)
     if info is None:
         allowed = ", ".join(sorted(PROVIDERS))
         raise ValueError(f"unknown realtime provider {provider!r}; allowed: {allowed}")
+    return info
+
+
+def provider_credentials(provider: str) -> tuple[str, str]:
+    """``(api_key, base_url)`` of the platform's account with ``provider``, for its
+    SessionConfig: the one place that decides which credentials a session uses (an empty
+    base URL means the provider's own)."""
+    info = _info(provider)
+    return getattr(settings, info.api_key_setting), getattr(settings, info.base_url_setting)
+
+
+def session_for(provider: str, config: SessionConfig) -> RealtimeSession:
+    """A new, unconnected session for ``provider`` (``openai``, ``gemini`` or ``hume``)."""
+    info = _info(provider)
     module_name, _, class_name = info.session_class.partition(":")
     session_class = getattr(importlib.import_module(module_name), class_name)
     return session_class(config)

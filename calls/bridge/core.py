@@ -23,10 +23,8 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import structlog
 
 from agents.realtime.base import (
@@ -40,7 +38,10 @@ from agents.realtime.base import (
     ToolCall,
     Transcript,
 )
-from agents.tools import Tool, ToolContext, ToolError
+from agents.tools import Tool, ToolContext
+from calls.bridge.interface import BridgeHooks, BridgeSettings, PendingRecords
+from calls.bridge.timers import BridgeTimers
+from calls.bridge.tool_calls import tool_run
 from calls.telephony.media import MediaProtocol
 from voiceagents.metrics import ACTIVE_CALLS, BRIDGE_FRAME_LATENCY
 
@@ -57,60 +58,14 @@ MARK_EVERY_MS = 100
 # audio is dropped: stale speech is worth less than bounded memory.
 CALLER_QUEUE_FRAMES = 50
 FLUSH_INTERVAL_S = 2.0
-WATCHDOG_INTERVAL_S = 0.25
-HANGUP_GRACE_S = 15.0  # longest we wait for a goodbye to finish before hanging up anyway
 MAX_RECONNECTS = 1
 APOLOGY = "We are sorry, we are having technical difficulties. Please call again later."
-SILENCE_PROMPT = "(The caller has been silent for a while. Briefly ask if they are still there.)"
-SILENCE_GOODBYE = "(The caller is still silent. Say a short, polite goodbye.)"
-MAX_DURATION_GOODBYE = "(The call has reached its time limit. Say a brief, polite goodbye now.)"
 DTMF_TEXT = "(The caller pressed the key {digit} on their phone's keypad.)"
 
 
-@dataclass(slots=True)
-class BridgeSettings:
-    silence_timeout_s: float
-    max_duration_s: float
-    first_message: str = ""
-    voicemail_message: str = ""
-    end_call_phrases: tuple[str, ...] = ()
-    transfer_number: str = ""
+class CallBridge(BridgeTimers):
+    """One call's bridge; its timers (request_hangup and the watchdog) are in BridgeTimers."""
 
-
-@dataclass(slots=True)
-class PendingRecords:
-    turns: list[dict[str, Any]] = field(default_factory=list)
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def take(self) -> PendingRecords:
-        taken = PendingRecords(self.turns, self.tools, self.events)
-        self.turns, self.tools, self.events = [], [], []
-        return taken
-
-    def __bool__(self) -> bool:
-        return bool(self.turns or self.tools or self.events)
-
-
-class BridgeHooks:
-    """What the bridge needs from the rest of the system (persistence, carrier REST, live
-    watchers). calls.bridge.store implements it over the calls services; each method runs
-    in the call's tenant schema."""
-
-    async def started(self, *, carrier_call_id: str, stream_id: str) -> None: ...
-
-    async def record(self, records: PendingRecords) -> None: ...
-
-    async def finalize(self, *, end_reason: str, usage: dict[str, Any]) -> None: ...
-
-    async def transfer(self, *, to_number: str) -> None: ...
-
-    async def apologize_and_end(self, *, message: str) -> None: ...
-
-    async def publish(self, message: dict[str, Any]) -> None: ...
-
-
-class CallBridge:
     def __init__(
         self,
         *,
@@ -465,51 +420,28 @@ class CallBridge:
     # --- tools ----------------------------------------------------------------------------------
 
     async def _run_tool(self, call: ToolCall) -> None:
-        started = time.monotonic()
-        tool = self.tools.get(call.name)
-        result: Any = None
-        error = ""
-        if tool is None:
-            error = f"Unknown tool {call.name!r}."
-        else:
-            try:
-                result = await asyncio.wait_for(
-                    tool.execute(self._tool_context(self), dict(call.arguments or {})),
-                    timeout=tool.timeout_seconds,
-                )
-            except TimeoutError:
-                error = f"The tool {call.name} timed out after {tool.timeout_seconds:g} s."
-            except ToolError as exc:
-                error = str(exc)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.log.warning("tool_failed", tool=call.name, error=repr(exc))
-                error = f"The tool {call.name} failed: {type(exc).__name__}."
-        duration_ms = int((time.monotonic() - started) * 1000)
+        outcome = await tool_run(
+            self.tools.get(call.name),
+            call,
+            context=lambda: self._tool_context(self),
+            log=self.log,
+        )
         self.records.tools.append(
             {
                 "name": call.name,
                 "arguments": call.arguments,
-                "result": result,
-                "error": error,
-                "duration_ms": duration_ms,
+                "result": outcome.result,
+                "error": outcome.error,
+                "duration_ms": outcome.duration_ms,
             }
         )
         if self._finishing or not self._connected:
             return
-        output = error if error else orjson.dumps(result, default=str).decode()
+        output = outcome.output()
         with contextlib.suppress(Exception):
-            await self.session.send_tool_result(call.call_id, output, is_error=bool(error))
+            await self.session.send_tool_result(call.call_id, output, is_error=bool(outcome.error))
 
-    # --- call control (tools, timers, webhooks) -------------------------------------------------
-
-    def request_hangup(self, *, reason: str) -> None:
-        """Hang up once the agent's current answer has been heard (or after a grace period)."""
-        if self._pending_hangup is None:
-            self._pending_hangup = reason
-            self._hangup_deadline = time.monotonic() + HANGUP_GRACE_S
-            self.event("hangup_requested", reason=reason)
+    # --- call control (tools, timers, webhooks; the timers are in calls.bridge.timers) ----------
 
     async def transfer(self, *, to_number: str) -> None:
         self.event("transfer_requested", to_number=to_number)
@@ -541,46 +473,6 @@ class CallBridge:
         with contextlib.suppress(Exception):
             await self.hooks.apologize_and_end(message=APOLOGY)
         await self.finish("failed")
-
-    async def _watchdog(self) -> None:
-        settings = self.settings
-        while True:
-            await asyncio.sleep(WATCHDOG_INTERVAL_S)
-            now = time.monotonic()
-            if self._pending_hangup is not None:
-                drained = not self.playing and not self._response_active
-                if drained or now >= self._hangup_deadline:
-                    reason = self._end_reason_hint or self._pending_hangup
-                    self._finish_task = asyncio.create_task(self.finish(reason))
-                    return
-                continue
-            if self.playing or self._response_active:
-                self._last_activity = now
-            elapsed = now - self.started_at
-            if not self._max_duration_hit and elapsed >= settings.max_duration_s:
-                self._max_duration_hit = True
-                self.event("max_duration_reached", seconds=int(elapsed))
-                if self._connected:
-                    with contextlib.suppress(Exception):
-                        await self.session.send_text(MAX_DURATION_GOODBYE)
-                    self._response_active = True
-                self.request_hangup(reason="max_duration")
-                continue
-            if (
-                settings.silence_timeout_s
-                and now - self._last_activity >= settings.silence_timeout_s
-            ):
-                self._last_activity = now
-                self._silence_prompts += 1
-                self.event("silence_timeout", prompt=self._silence_prompts)
-                if self._connected:
-                    with contextlib.suppress(Exception):
-                        await self.session.send_text(
-                            SILENCE_PROMPT if self._silence_prompts == 1 else SILENCE_GOODBYE
-                        )
-                    self._response_active = True
-                if self._silence_prompts >= 2:
-                    self.request_hangup(reason="agent_hangup")
 
     # --- persistence ------------------------------------------------------------------------------
 

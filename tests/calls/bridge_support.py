@@ -115,7 +115,7 @@ def _channel_layer_namespace():
 async def send_control(call: Call, **message: Any) -> None:
     from channels.layers import get_channel_layer
 
-    from calls.bridge.control import control_group
+    from calls.control import control_group
 
     await get_channel_layer().group_send(
         control_group(call.pk), {"type": "call.control", **message}

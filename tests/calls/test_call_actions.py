@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from calls import services
 from calls.models import Call, CallEvent
-from calls.selectors import get_call_status
+from calls.selectors import call_status_get
 from tests.calls.telephony_support import CALLER, HUMAN, OUR_NUMBER, send, signed_post
 from tests.fakes.plivo_rest import PlivoCallbackDriver
 from tests.fakes.twilio_rest import TwilioCallbackDriver
@@ -83,7 +83,7 @@ def test_ending_a_call_before_it_is_dialed_cancels_it_and_it_never_rings(
         make_number(agent=agent)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             call = services.call_initiate(agent_id=agent.pk, to_phone=CALLER)
-        ended = services.end_call(call_id=call.pk)
+        ended = services.call_end(call_id=call.pk)
         for callback in callbacks:  # the dialing task comes too late
             callback()
 
@@ -116,7 +116,7 @@ def test_a_plivo_transfer_points_the_call_at_a_signed_document_that_dials_the_hu
     call, request_uuid = live_plivo
 
     with alpha():
-        services.transfer_call(call_id=call.pk, to_number=HUMAN)
+        services.call_transfer(call_id=call.pk, to_number=HUMAN)
     (transfer,) = plivo.call_by_uuid(plivo.calls[request_uuid].call_uuid).transfers
     document = signed_post(transfer["aleg_url"], {"CallUUID": "x"})
 
@@ -186,7 +186,7 @@ def test_the_bridge_refines_a_generic_completion_the_carrier_reported_first(live
 
         assert (refined.status, refined.end_reason) == ("completed", "caller_hangup")
         assert (failed_later.status, failed_later.end_reason) == ("completed", "caller_hangup")
-        assert get_call_status(call_id=call.pk)["duration_seconds"] == 12
+        assert call_status_get(call_id=call.pk)["duration_seconds"] == 12
 
 
 @pytest.mark.parametrize("role, status", [("viewer", 403), ("member", 201)])

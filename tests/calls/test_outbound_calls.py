@@ -8,7 +8,9 @@ from xml.etree import ElementTree as ET
 import pytest
 from django_tenants.utils import schema_context
 
+from agents.exceptions import AgentNotFound
 from calls import services
+from calls.exceptions import AgentUnavailable
 from calls.models import Call, CallEvent
 from calls.stream_tokens import StreamGrant, stream_token_consume
 from organizations.models import Organization
@@ -130,9 +132,9 @@ def test_a_paused_or_unknown_agent_cannot_call(twilio, agent, alpha, dial):
 
     with alpha():
         Agent.objects.filter(pk=agent.pk).update(status="paused")
-        with pytest.raises(services.AgentUnavailable):
+        with pytest.raises(AgentUnavailable):
             dial(agent_id=agent.pk)
-        with pytest.raises(services.AgentNotFound):
+        with pytest.raises(AgentNotFound):
             dial(agent_id=987654)
     assert not twilio.requests_to("Calls")
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from calls.selectors import call_route, get_agent_for_number, route_call
+from calls.selectors import call_route, phone_number_agent_get
 from organizations.models import Organization
 from tests.calls.telephony_support import CALLER, OUR_NUMBER
 
@@ -34,7 +34,7 @@ def test_the_first_matching_rule_wins_by_caller_prefix(agents, make_number):
         ],
     )
 
-    decision = route_call(from_number=CALLER, to_number=OUR_NUMBER)
+    decision = call_route(from_number=CALLER, to_number=OUR_NUMBER)
 
     assert (decision.agent, decision.rule, decision.rule_name) == (agents["sales"], "rule", "SF")
     other = call_route(from_number="+12125550123", to_number=OUR_NUMBER)
@@ -141,7 +141,7 @@ def test_no_rule_and_no_default_agent_plays_the_fallback_message(agents, make_nu
         "message",
         "We are closed.",
     )
-    assert get_agent_for_number(number=OUR_NUMBER) is None
+    assert phone_number_agent_get(number=OUR_NUMBER) is None
 
 
 def test_inactive_rules_are_skipped(agents, make_number):
@@ -153,7 +153,7 @@ def test_inactive_rules_are_skipped(agents, make_number):
     )
 
     assert call_route(from_number=CALLER, to_number=OUR_NUMBER).agent == agents["default"]
-    assert get_agent_for_number(number=OUR_NUMBER) == agents["default"]
+    assert phone_number_agent_get(number=OUR_NUMBER) == agents["default"]
 
 
 def test_operators_test_their_rules_through_the_api(

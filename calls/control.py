@@ -1,4 +1,5 @@
 """Messages to a live call's media bridge from elsewhere (webhooks, services, operators).
+Not part of the bridge package: services send these, and must not import the bridge.
 
 The bridge's consumer listens on the Channels group ``call-control-<id>``; whichever process
 receives the carrier's webhook sends the message there, so it reaches the process holding the

@@ -1,77 +1,32 @@
-"""Reads for telephony: numbers, calls, messages, and routing (which agent answers a call).
-
-Everything reads the active tenant schema, so another organization's rows are simply absent:
-``*_get`` raises the same NotFound for "missing" and "not yours".
-"""
+"""Routing: which agent answers a call to one of our numbers (rules, the number's default
+agent, its fallback)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any
 
-from django.db import connection
-from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
-from calls.exceptions import CallNotFound, MessageNotFound, PhoneNumberNotFound
-from calls.models import (
-    Call,
-    CallEvent,
-    Message,
-    PhoneNumber,
-    RoutingRule,
-)
-from calls.numbers import country_of, e164
-from organizations.models import Organization
+from calls.models import PhoneNumber, RoutingRule
+from calls.numbers import country_of
+from calls.selectors.organizations import current_organization
+from calls.selectors.phone_numbers import phone_number_get_by_number
+
+__all__ = [
+    "DEFAULT_FALLBACK_MESSAGE",
+    "RouteDecision",
+    "agent_is_available",
+    "call_route",
+    "phone_number_agent_get",
+    "routing_rule_matches",
+]
 
 DEFAULT_FALLBACK_MESSAGE = (
     "Sorry, no one can take your call right now. Please try again later. Goodbye."
 )
-
-
-def current_organization() -> Organization:
-    """The organization whose schema is active."""
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Organization):
-        return tenant
-    return Organization.objects.get(schema_name=connection.schema_name)
-
-
-def _pk(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-# --- phone numbers -----------------------------------------------------------------------------
-
-
-def phone_number_list() -> QuerySet[PhoneNumber]:
-    rules = RoutingRule.objects.order_by("position", "id")
-    return PhoneNumber.objects.select_related("agent").prefetch_related(
-        Prefetch("rules", queryset=rules)
-    )
-
-
-def phone_number_get(*, phone_number_id: int | str) -> PhoneNumber:
-    phone_number = phone_number_list().filter(pk=_pk(phone_number_id)).first()
-    if phone_number is None:
-        raise PhoneNumberNotFound()
-    return phone_number
-
-
-def phone_number_get_by_number(*, number: str) -> PhoneNumber:
-    phone_number = phone_number_list().filter(number=e164(number)).first()
-    if phone_number is None:
-        raise PhoneNumberNotFound(f"{number} is not one of this organization's numbers.")
-    return phone_number
-
-
-# --- routing -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -186,69 +141,3 @@ def phone_number_agent_get(*, number: str) -> Agent | None:
     """The number's default agent when it can take calls (no rules applied)."""
     agent = phone_number_get_by_number(number=number).agent
     return agent if agent_is_available(agent) else None
-
-
-# The product spec's names for these reads.
-route_call = call_route
-get_agent_for_number = phone_number_agent_get
-
-
-# --- calls ---------------------------------------------------------------------------------------
-
-
-def call_list() -> QuerySet[Call]:
-    """Calls with what lists show; ``calls.filtersets.CallFilterSet`` narrows them."""
-    return Call.objects.select_related("agent", "agent_version", "phone_number")
-
-
-def call_get(*, call_id: int | str) -> Call:
-    call = call_list().filter(pk=_pk(call_id)).first()
-    if call is None:
-        raise CallNotFound()
-    return call
-
-
-def call_get_with_timeline(*, call_id: int | str) -> Call:
-    call = (
-        call_list()
-        .prefetch_related(
-            Prefetch("events", queryset=CallEvent.objects.order_by("created_at", "id")),
-            "transcript",
-            "tool_invocations",
-        )
-        .filter(pk=_pk(call_id))
-        .first()
-    )
-    if call is None:
-        raise CallNotFound()
-    return call
-
-
-def call_status_get(*, call_id: int | str) -> dict[str, Any]:
-    """The call's state in a few fields (for polling clients and the bridge)."""
-    call = call_get(call_id=call_id)
-    return {
-        "id": call.pk,
-        "status": call.status,
-        "end_reason": call.end_reason,
-        "answered_at": call.answered_at,
-        "ended_at": call.ended_at,
-        "duration_seconds": call.duration_seconds,
-    }
-
-
-get_call_status = call_status_get
-
-
-# --- messages ------------------------------------------------------------------------------------
-
-
-def message_list() -> QuerySet[Message]:
-    return Message.objects.select_related("phone_number")
-
-
-def message_get(*, message_id: int | str) -> Message:
-    message = message_list().filter(pk=_pk(message_id)).first()
-    if message is None:
-        raise MessageNotFound()
-    return message

@@ -1,0 +1,68 @@
+"""The bridge's hooks over the calls services: persistence (the call's state, its buffered
+records) and call control (transfer, the apology). Each runs its service in the call's tenant
+schema through voiceagents.tenancy.in_tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from calls import services
+from calls.bridge.interface import BridgeHooks, PendingRecords
+from voiceagents.tenancy import in_tenant
+
+__all__ = ["ServiceHooks"]
+
+
+class ServiceHooks(BridgeHooks):
+    def __init__(self, *, schema_name: str, call_id: int) -> None:
+        self.schema_name = schema_name
+        self.call_id = call_id
+        self.started_at = timezone.now()
+        self.group = f"call-{call_id}"
+
+    async def started(self, *, carrier_call_id: str, stream_id: str) -> None:
+        await in_tenant(
+            self.schema_name,
+            services.call_mark_in_progress,
+            call_id=self.call_id,
+            provider_call_id=carrier_call_id,
+        )
+
+    async def record(self, records: PendingRecords) -> None:
+        await in_tenant(
+            self.schema_name,
+            services.call_records_write,
+            call_id=self.call_id,
+            started_at=self.started_at,
+            turns=records.turns,
+            tools=records.tools,
+            events=records.events,
+        )
+
+    async def finalize(self, *, end_reason: str, usage: dict[str, Any]) -> None:
+        await in_tenant(
+            self.schema_name,
+            services.call_finalize,
+            call_id=self.call_id,
+            end_reason=end_reason,
+            usage=usage,
+        )
+        await self.publish({"type": "call.ended", "end_reason": end_reason})
+
+    async def transfer(self, *, to_number: str) -> None:
+        await in_tenant(
+            self.schema_name, services.call_transfer, call_id=self.call_id, to_number=to_number
+        )
+
+    async def apologize_and_end(self, *, message: str) -> None:
+        await in_tenant(
+            self.schema_name, services.call_say_and_hangup, call_id=self.call_id, message=message
+        )
+
+    async def publish(self, message: dict[str, Any]) -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            await layer.group_send(self.group, {**message, "call_id": self.call_id})

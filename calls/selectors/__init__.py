@@ -1,0 +1,45 @@
+"""Reads for telephony, one module per concept: numbers, routing (which agent answers a call),
+calls, messages, and what the media bridge reads when a stream connects.
+
+Everything reads the active tenant schema, so another organization's rows are simply absent:
+``*_get`` raises the same NotFound for "missing" and "not yours".
+"""
+
+from calls.selectors.bridge import BridgeContext, bridge_context_get
+from calls.selectors.calls import call_get, call_get_with_timeline, call_list, call_status_get
+from calls.selectors.messages import message_get, message_list
+from calls.selectors.organizations import current_organization
+from calls.selectors.phone_numbers import (
+    phone_number_get,
+    phone_number_get_by_number,
+    phone_number_list,
+)
+from calls.selectors.routing import (
+    DEFAULT_FALLBACK_MESSAGE,
+    RouteDecision,
+    agent_is_available,
+    call_route,
+    phone_number_agent_get,
+    routing_rule_matches,
+)
+
+__all__ = [
+    "DEFAULT_FALLBACK_MESSAGE",
+    "BridgeContext",
+    "RouteDecision",
+    "agent_is_available",
+    "bridge_context_get",
+    "call_get",
+    "call_get_with_timeline",
+    "call_list",
+    "call_route",
+    "call_status_get",
+    "current_organization",
+    "message_get",
+    "message_list",
+    "phone_number_agent_get",
+    "phone_number_get",
+    "phone_number_get_by_number",
+    "phone_number_list",
+    "routing_rule_matches",
+]

@@ -1,0 +1,72 @@
+"""Writes for telephony (the product's PhoneService and CallService), one module per concept:
+numbers and their routing rules, the call's timeline and state, outbound calls and live-call
+actions, answering carrier calls, carrier callbacks and recordings, SMS, and the media
+bridge's records.
+
+Every function runs in the active tenant schema (the API, a webhook's ``tenant_activated``
+block or a Celery task selected it). Status changes go through ``calls.lifecycle``; every
+webhook and every state change is written to the call's timeline (CallEvent), by name, never
+by signals. Carrier requests are never made inside a transaction that could roll back:
+outbound dialing is a Celery task sent on commit, by name (services never import tasks).
+"""
+
+from calls.services.answering import (
+    BUSY_MESSAGE,
+    CALL_ENDED_MESSAGE,
+    UNKNOWN_NUMBER_MESSAGE,
+    call_forward_answer,
+    call_inbound_answer,
+    call_message_answer,
+    call_outbound_answer,
+)
+from calls.services.bridge_records import call_prompt_variables_missing_record, call_records_write
+from calls.services.callbacks import call_recording_store, call_status_callback
+from calls.services.outbound import (
+    call_end,
+    call_initiate,
+    call_place,
+    call_say_and_hangup,
+    call_transfer,
+)
+from calls.services.phone_numbers import (
+    PhoneNumberImportResult,
+    phone_number_create,
+    phone_number_delete,
+    phone_number_import,
+    phone_number_update,
+    routing_rule_clean,
+    routing_rules_replace,
+)
+from calls.services.sms import SMS_MAX_LENGTH, message_receive, message_send
+from calls.services.timeline import call_finalize, call_mark_in_progress
+
+__all__ = [
+    "BUSY_MESSAGE",
+    "CALL_ENDED_MESSAGE",
+    "SMS_MAX_LENGTH",
+    "UNKNOWN_NUMBER_MESSAGE",
+    "PhoneNumberImportResult",
+    "call_end",
+    "call_finalize",
+    "call_forward_answer",
+    "call_inbound_answer",
+    "call_initiate",
+    "call_mark_in_progress",
+    "call_message_answer",
+    "call_outbound_answer",
+    "call_place",
+    "call_prompt_variables_missing_record",
+    "call_recording_store",
+    "call_records_write",
+    "call_say_and_hangup",
+    "call_status_callback",
+    "call_transfer",
+    "message_receive",
+    "message_send",
+    "phone_number_create",
+    "phone_number_delete",
+    "phone_number_import",
+    "phone_number_update",
+    "routing_rule_clean",
+    "routing_rules_replace",
+]

@@ -1,0 +1,292 @@
+"""Calls we make, and what we do to a live call: start (queued now, dialed by a Celery task
+once the transaction commits), place (the carrier request, at most once), end, transfer,
+say-and-hang-up. Carrier requests are never made inside a transaction that could roll back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+from django.db import connection, transaction
+from django.utils import timezone
+
+from agents.exceptions import AgentNotFound
+from agents.models import Agent
+from calls import lifecycle
+from calls.exceptions import (
+    AgentUnavailable,
+    CallAlreadyEnded,
+    CallNotInProgress,
+    CarrierNotConfigured,
+    NoCallerId,
+)
+from calls.metrics import CALLS_STARTED
+from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason, PhoneNumber
+from calls.numbers import e164
+from calls.selectors import agent_is_available, call_get, current_organization
+from calls.services._common import _agent_version, _carrier_failure, _concurrency_check, _fail
+from calls.services.timeline import _event, _finalize, _locked
+from calls.telephony.base import CarrierClient, CarrierError
+from calls.telephony.credentials import carrier_client
+from calls.telephony.registry import carrier_spec
+from calls.telephony.urls import call_ref_issue, public_webhook_url
+from voiceagents.queue import enqueue_on_commit
+
+__all__ = ["call_end", "call_initiate", "call_place", "call_say_and_hangup", "call_transfer"]
+
+logger = structlog.get_logger(__name__)
+
+# The Celery task that dials a queued call (calls.tasks), sent by name.
+CALL_PLACE_TASK = "calls.call_place"
+
+
+def _caller_number(*, agent: Agent, from_phone: str | None) -> PhoneNumber:
+    """The number an outbound call comes from: the one asked for, else the organization's
+    default caller id, else a number assigned to the agent."""
+    if from_phone:
+        number = e164(from_phone, field="from_phone")
+        phone_number = PhoneNumber.objects.filter(number=number, voice_enabled=True).first()
+        if phone_number is None:
+            raise _fail("from_phone", f"{number} is not one of this organization's voice numbers.")
+        return phone_number
+    default = current_organization().default_caller_id
+    if default:
+        phone_number = PhoneNumber.objects.filter(number=default, voice_enabled=True).first()
+        if phone_number is not None:
+            return phone_number
+    phone_number = (
+        PhoneNumber.objects.filter(agent=agent, voice_enabled=True).order_by("id").first()
+    )
+    if phone_number is None:
+        raise NoCallerId()
+    return phone_number
+
+
+def call_initiate(
+    *,
+    agent_id: int,
+    to_phone: str,
+    from_phone: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    batch_id: int | None = None,
+    schedule_id: int | None = None,
+) -> Call:
+    """Start an outbound call: the Call row is created now (queued) and dialed by a Celery task
+    once this transaction commits, so an API request never waits on the carrier and a
+    rolled-back transaction never leaves a phone ringing. The organization's concurrency limit
+    is checked under a lock."""
+    to_number = e164(to_phone, field="to_phone")
+    agent = Agent.objects.alive().filter(pk=_int_or_none(agent_id)).first()
+    if agent is None:
+        raise AgentNotFound()
+    if not agent_is_available(agent):
+        raise AgentUnavailable(details={"agent_id": agent.pk})
+    if variables is not None and not isinstance(variables, Mapping):
+        raise _fail("variables", "Give an object of names and values.")
+    phone_number = _caller_number(agent=agent, from_phone=from_phone)
+    with transaction.atomic():
+        _concurrency_check()
+        call = Call.objects.create(
+            direction=CallDirection.OUTBOUND,
+            from_number=phone_number.number,
+            to_number=to_number,
+            phone_number=phone_number,
+            provider=phone_number.provider,
+            agent=agent,
+            agent_version=_agent_version(agent),
+            status=CallStatus.QUEUED,
+            variables=dict(variables or {}),
+            batch_id=batch_id,
+            schedule_id=schedule_id,
+        )
+        _event(
+            call,
+            CallEvent.Kind.ACTION,
+            "created",
+            {"to": to_number, "from": phone_number.number, "agent_id": agent.pk},
+        )
+        enqueue_on_commit(CALL_PLACE_TASK, call_id=call.pk)
+        provider = call.provider
+        transaction.on_commit(lambda: CALLS_STARTED.labels("outbound", provider).inc())
+    logger.info("call_initiated", call_id=call.pk, agent_id=agent.pk)
+    return call
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def call_place(*, call_id: int) -> Call | None:
+    """Ask the carrier to dial a queued outbound call, at most once: ``placed_at`` is claimed
+    with a conditional update first, so a task run twice (or a call ended before its turn)
+    never rings anyone twice. A carrier refusal ends the call as failed with the carrier's
+    code and message."""
+    claimed = Call.objects.filter(
+        pk=call_id, status=CallStatus.QUEUED, placed_at__isnull=True
+    ).update(placed_at=timezone.now())
+    if not claimed:
+        logger.info("call_place_skipped", call_id=call_id)
+        return None
+    call = Call.objects.select_related("agent").get(pk=call_id)
+    agent = call.agent
+    ref = call_ref_issue(schema_name=connection.schema_name, call_id=call.pk)
+    try:
+        client = carrier_client(call.provider)
+        spec = carrier_spec(call.provider)
+        placed = client.place_call(
+            to=call.to_number,
+            from_=call.from_number,
+            answer_url=public_webhook_url(spec.answer_route, c=ref),
+            status_callback_url=public_webhook_url(spec.status_route, c=ref),
+            machine_detection=bool(agent and agent.voicemail_message),
+            time_limit_seconds=agent.max_call_duration_seconds if agent else None,
+        )
+    except (CarrierError, CarrierNotConfigured) as exc:
+        code, message = exc.code, exc.message
+        with transaction.atomic():
+            call = _locked(call_id)
+            _event(
+                call,
+                CallEvent.Kind.ERROR,
+                "carrier_error",
+                {
+                    "code": code,
+                    "message": message,
+                    "kind": str(getattr(exc, "kind", "not_configured")),
+                    "http_status": getattr(exc, "http_status", None),
+                },
+            )
+            _finalize(
+                call,
+                status=CallStatus.FAILED,
+                end_reason=EndReason.FAILED,
+                at=timezone.now(),
+                source="carrier",
+                error_code=code,
+                error_message=message,
+            )
+        logger.warning("call_place_failed", call_id=call_id, code=code, message=message)
+        return call
+    with transaction.atomic():
+        call = _locked(call_id)
+        if not call.provider_call_id:
+            call.provider_call_id = placed.provider_call_id
+            call.save(update_fields=["provider_call_id", "updated_at"])
+        _event(
+            call,
+            CallEvent.Kind.ACTION,
+            "placed",
+            {"provider_call_id": placed.provider_call_id, "carrier_status": placed.status},
+        )
+        ended_meanwhile = call.is_final
+    if ended_meanwhile:
+        # Ended through the API while we were dialing: do not let the phone ring on.
+        _hangup_quietly(client, call, placed.provider_call_id)
+    return call
+
+
+def _hangup_quietly(client: CarrierClient, call: Call, provider_call_id: str) -> None:
+    try:
+        client.hangup(provider_call_id)
+    except CarrierError as exc:
+        _event(
+            call, CallEvent.Kind.ERROR, "hangup_failed", {"code": exc.code, "message": exc.message}
+        )
+
+
+def _live_call_request(
+    call: Call, failed_event: str, request: Callable[[CarrierClient], Any], **details: Any
+) -> None:
+    """Send one request about a live call to its carrier; a refusal is put on the call's
+    timeline (with ``details``) and raised as CarrierRequestFailed."""
+    try:
+        request(carrier_client(call.provider))
+    except CarrierError as exc:
+        _event(
+            call,
+            CallEvent.Kind.ERROR,
+            failed_event,
+            {**details, "code": exc.code, "message": exc.message},
+        )
+        raise _carrier_failure(exc, call_id=call.pk) from exc
+
+
+def call_end(*, call_id: int, end_reason: str = EndReason.AGENT_HANGUP) -> Call:
+    """Hang up through the carrier and end the call. A call not dialed yet is just canceled;
+    one still ringing ends as canceled."""
+    call = call_get(call_id=call_id)
+    if call.is_final:
+        raise CallAlreadyEnded(details={"status": call.status})
+    if call.provider_call_id:
+        _live_call_request(call, "hangup_failed", lambda c: c.hangup(call.provider_call_id))
+    with transaction.atomic():
+        call = _locked(call.pk)
+        _event(call, CallEvent.Kind.ACTION, "hangup", {"end_reason": end_reason})
+        reason = end_reason if call.status == CallStatus.IN_PROGRESS else EndReason.CANCELED
+        _finalize(
+            call,
+            status=lifecycle.status_for_end_reason(reason),
+            end_reason=reason,
+            at=timezone.now(),
+            source="api",
+        )
+    return call
+
+
+def call_transfer(*, call_id: int, to_number: str) -> Call:
+    """Hand a live call to a human at ``to_number``. The AI leg ends; the call itself goes on
+    with the human until the carrier reports its end, and then ends as "transferred"."""
+    target = e164(to_number, field="to_number")
+    call = call_get(call_id=call_id)
+    if call.is_final:
+        raise CallAlreadyEnded(details={"status": call.status})
+    if call.status != CallStatus.IN_PROGRESS or not call.provider_call_id:
+        raise CallNotInProgress(details={"status": call.status})
+    forward_route = carrier_spec(call.provider).forward_route
+    forward_url = None
+    if forward_route:  # the carrier fetches the dial document (Plivo)
+        forward_url = public_webhook_url(
+            forward_route,
+            c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, n=target),
+        )
+    _live_call_request(
+        call,
+        "transfer_failed",
+        lambda c: c.transfer(call.provider_call_id, to_number=target, forward_url=forward_url),
+        to=target,
+    )
+    with transaction.atomic():
+        call = _locked(call.pk)
+        _event(call, CallEvent.Kind.ACTION, "transferred", {"to": target})
+        if not call.is_final:
+            call.end_reason = EndReason.TRANSFERRED
+            call.save(update_fields=["end_reason", "updated_at"])
+    return call
+
+
+def call_say_and_hangup(*, call_id: int, message: str) -> Call:
+    """Make a live call say ``message`` and hang up (the bridge's apology when the model
+    fails). The call then ends through the carrier's callbacks or the bridge's finalize."""
+    call = call_get(call_id=call_id)
+    if call.is_final or not call.provider_call_id:
+        return call
+    say_route = carrier_spec(call.provider).say_route
+    document_url = None
+    if say_route:  # the carrier fetches the goodbye document (Plivo)
+        document_url = public_webhook_url(
+            say_route,
+            c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, m=message),
+        )
+    _live_call_request(
+        call,
+        "say_and_hangup_failed",
+        lambda c: c.say_and_hangup_live(
+            call.provider_call_id, message=message, document_url=document_url
+        ),
+    )
+    _event(call, CallEvent.Kind.ACTION, "say_and_hangup", {"message": message})
+    return call
