@@ -1,0 +1,9 @@
+"""Telephony API, one module per concept: numbers (with their routing rules), route testing and
+import, calls and their workflows (start, end, transfer), messages. Each view validates, calls
+one service or selector, and renders."""
+
+from calls.api.views.calls import CallViewSet
+from calls.api.views.messages import MessageViewSet
+from calls.api.views.phone_numbers import PhoneNumberViewSet
+
+__all__ = ["CallViewSet", "MessageViewSet", "PhoneNumberViewSet"]
