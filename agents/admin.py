@@ -24,6 +24,7 @@ from agents.validation import (
     INTEGRATION_TOOL_PATTERN,
     agent_config_clean,
 )
+from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
 from voiceagents.exceptions import ApplicationError, ValidationFailed
 
@@ -144,9 +145,9 @@ class AgentAdmin(RoleAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.agent_data()
         if change:
-            agent = services.agent_update(agent=obj, data=data, actor=request.user)
+            agent = services.agent_update(agent=obj, data=data, actor=request_user(request))
         else:
-            agent = services.agent_create(actor=request.user, **data)
+            agent = services.agent_create(actor=request_user(request), **data)
         obj.pk, obj.version = agent.pk, agent.version
         obj._state.adding = False
 
@@ -154,11 +155,11 @@ class AgentAdmin(RoleAdminMixin, admin.ModelAdmin):
         """Knowledge bases were set by the service together with the version."""
 
     def delete_model(self, request, obj):
-        services.agent_delete(agent=obj, actor=request.user)
+        services.agent_delete(agent=obj, actor=request_user(request))
 
     def delete_queryset(self, request, queryset):
         for agent in queryset:
-            services.agent_delete(agent=agent, actor=request.user)
+            services.agent_delete(agent=agent, actor=request_user(request))
 
     def get_deleted_objects(self, objs, request):
         # A soft delete removes nothing else (versions and calls stay), so the confirmation
@@ -168,7 +169,9 @@ class AgentAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Duplicate selected agents", permissions=["add"])
     def duplicate(self, request, queryset):
-        copies = [services.agent_duplicate(agent=agent, actor=request.user) for agent in queryset]
+        copies = [
+            services.agent_duplicate(agent=agent, actor=request_user(request)) for agent in queryset
+        ]
         self.message_user(request, f"{len(copies)} agent(s) duplicated.", messages.SUCCESS)
 
     # --- version history, diff and rollback ---------------------------------------------------
@@ -239,7 +242,9 @@ class AgentAdmin(RoleAdminMixin, admin.ModelAdmin):
         if not self.has_change_permission(request, agent):
             raise PermissionDenied
         try:
-            agent = services.agent_rollback(agent=agent, version=number, actor=request.user)
+            agent = services.agent_rollback(
+                agent=agent, version=number, actor=request_user(request)
+            )
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
         else:

@@ -17,14 +17,11 @@ from django.views.decorators.http import require_POST
 from knowledge import selectors, services
 from knowledge.forms import DocumentUploadForm, KnowledgeBaseAdminForm, SearchPlaygroundForm
 from knowledge.models import Document, IngestionStatus, KnowledgeBase
+from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
 from voiceagents.exceptions import ApplicationError
 
 _IN_PROGRESS = (IngestionStatus.PENDING, IngestionStatus.PROCESSING)
-
-
-def _author(request: HttpRequest):
-    return request.user if request.user.is_authenticated else None
 
 
 @admin.register(KnowledgeBase)
@@ -67,7 +64,7 @@ class KnowledgeBaseAdmin(RoleAdminMixin, admin.ModelAdmin):
             embedding_model=form.cleaned_data["embedding_model"],
             chunk_size=form.cleaned_data["chunk_size"],
             chunk_overlap=form.cleaned_data["chunk_overlap"],
-            created_by=_author(request),
+            created_by=request_user(request),
         )
         obj.pk = created.pk
         obj._state.adding = False
@@ -170,7 +167,7 @@ class DocumentAdmin(RoleAdminMixin, admin.ModelAdmin):
             document=obj,
             title=form.cleaned_data["title"],
             metadata=form.cleaned_data["metadata"],
-            author=_author(request),
+            author=request_user(request),
         )
 
     def delete_model(self, request, obj):
@@ -236,7 +233,7 @@ class DocumentAdmin(RoleAdminMixin, admin.ModelAdmin):
                             filename=upload.name,
                             content_type=upload.content_type or "",
                             encoding=form.cleaned_data["encoding"] or None,
-                            author=_author(request),
+                            author=request_user(request),
                         )
                         added += 1
                     except ApplicationError as exc:
@@ -292,7 +289,7 @@ class DocumentAdmin(RoleAdminMixin, admin.ModelAdmin):
         document = get_object_or_404(Document, pk=object_id)
         try:
             version = services.document_rollback(
-                document=document, version_number=number, author=_author(request)
+                document=document, version_number=number, author=request_user(request)
             )
             self.message_user(request, f"Version {version.number} restores version {number}.")
         except ApplicationError as exc:

@@ -11,6 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import connection
 
 from organizations import services
+from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
 from organizations.admin_site import platform_admin
 from organizations.models import ApiKey, Domain, Invitation, Membership, Organization, Role, User
@@ -175,7 +176,7 @@ class ApiKeyAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
             organization=connection.tenant,
             name=obj.name,
             role=obj.role,
-            created_by=request.user,
+            created_by=request_user(request),
             expires_at=obj.expires_at,
         )
         obj.pk = key.pk

@@ -17,15 +17,10 @@ from agents.api.serializers import (
 )
 from agents.filtersets import AgentFilterSet
 from agents.models import Agent
-from organizations.api.base import OrganizationModelViewSet
-from organizations.models import Role, User
-
-
-def _actor(request) -> User | None:
-    """The person a change is recorded against (an API key's creator for key requests)."""
-    if isinstance(request.user, User):
-        return request.user
-    return getattr(request.user, "user", None)
+from organizations.actors import request_user
+from organizations.api.base import OrganizationModelViewSet, OrganizationScopedViewSet
+from organizations.models import Role
+from organizations.selectors import organization_get
 
 
 class AgentViewSet(OrganizationModelViewSet):
@@ -49,7 +44,7 @@ class AgentViewSet(OrganizationModelViewSet):
     def create(self, request):
         data = AgentWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        agent = services.agent_create(actor=_actor(request), **data.validated_data)
+        agent = services.agent_create(actor=request_user(request), **data.validated_data)
         return Response(AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AgentWriteSerializer, responses=AgentSerializer)
@@ -57,12 +52,14 @@ class AgentViewSet(OrganizationModelViewSet):
         agent = self.get_object()
         data = AgentWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        agent = services.agent_update(agent=agent, data=data.validated_data, actor=_actor(request))
+        agent = services.agent_update(
+            agent=agent, data=data.validated_data, actor=request_user(request)
+        )
         return Response(AgentSerializer(agent).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        services.agent_delete(agent=self.get_object(), actor=_actor(request))
+        services.agent_delete(agent=self.get_object(), actor=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=AgentDuplicateSerializer, responses={201: AgentSerializer})
@@ -72,7 +69,7 @@ class AgentViewSet(OrganizationModelViewSet):
         data = AgentDuplicateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         copy = services.agent_duplicate(
-            agent=agent, name=data.validated_data.get("name"), actor=_actor(request)
+            agent=agent, name=data.validated_data.get("name"), actor=request_user(request)
         )
         return Response(AgentSerializer(copy).data, status=status.HTTP_201_CREATED)
 
@@ -114,6 +111,35 @@ class AgentViewSet(OrganizationModelViewSet):
         data = AgentRollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         agent = services.agent_rollback(
-            agent=agent, version=data.validated_data["version"], actor=_actor(request)
+            agent=agent, version=data.validated_data["version"], actor=request_user(request)
         )
         return Response(AgentSerializer(agent).data)
+
+
+class OrganizationAgentViewSet(OrganizationScopedViewSet):
+    """/organizations/{id}/agents/: the organization's agents (the product's
+    get_organization_agents). Served by the agents app so the organizations app needs to know
+    nothing of agents; viewers may read it."""
+
+    serializer_class = AgentSerializer
+    read_role = Role.VIEWER
+    queryset = Agent.objects.none()  # for schema generation; agent_list() is the real one
+
+    @extend_schema(
+        operation_id="organizations_agents_list",
+        description="The organization's agents (the product's get_organization_agents).",
+        parameters=[
+            OpenApiParameter(
+                "id",
+                int,
+                OpenApiParameter.PATH,
+                description="A unique integer value identifying this organization.",
+            )
+        ],
+        responses=AgentSerializer(many=True),
+        tags=["organizations"],
+    )
+    def list(self, request, pk=None):
+        organization_get(organization_id=pk, visible_to=self.organization)
+        page = self.paginate_queryset(selectors.agent_list())
+        return self.get_paginated_response(AgentSerializer(page, many=True).data)

@@ -23,13 +23,9 @@ from knowledge.api.serializers import (
     VersionDiffSerializer,
 )
 from knowledge.models import Document, KnowledgeBase
+from organizations.actors import request_user
 from organizations.api.base import OrganizationModelViewSet
-from organizations.models import Role, User
-
-
-def _author(request) -> User | None:
-    """The person behind the request; for an API key, the person who created the key."""
-    return request.user if isinstance(request.user, User) else getattr(request.user, "user", None)
+from organizations.models import Role
 
 
 class KnowledgeBaseViewSet(OrganizationModelViewSet):
@@ -47,7 +43,7 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
         data = KnowledgeBaseCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         knowledge_base = services.knowledge_base_create(
-            **data.validated_data, created_by=_author(request)
+            **data.validated_data, created_by=request_user(request)
         )
         knowledge_base = selectors.knowledge_base_get(knowledge_base_id=knowledge_base.pk)
         return Response(
@@ -116,7 +112,7 @@ class DocumentViewSet(OrganizationModelViewSet):
             knowledge_base=self.knowledge_base,
             title=data.validated_data.get("title", ""),
             metadata=data.validated_data.get("metadata"),
-            author=_author(request),
+            author=request_user(request),
             **data.upload_kwargs(),
         )
         document = selectors.document_get(
@@ -133,7 +129,7 @@ class DocumentViewSet(OrganizationModelViewSet):
             document=document,
             title=data.validated_data.get("title"),
             metadata=data.validated_data.get("metadata"),
-            author=_author(request),
+            author=request_user(request),
             **data.upload_kwargs(),
         )
         return Response(DocumentSerializer(self.get_object()).data)
@@ -184,7 +180,7 @@ class DocumentViewSet(OrganizationModelViewSet):
         services.document_rollback(
             document=document,
             version_number=data.validated_data["version"],
-            author=_author(request),
+            author=request_user(request),
         )
         return Response(DocumentSerializer(self.get_object()).data, status=status.HTTP_201_CREATED)
 

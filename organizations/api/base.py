@@ -115,9 +115,9 @@ class OrganizationAPIView(OrganizationScopedMixin, APIView):
     """A workflow endpoint (start a call, search a knowledge base...)."""
 
 
-class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
-    """Base for resource viewsets: the queryset is the active tenant schema's, so rows of other
-    organizations cannot be reached by id."""
+class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
+    """Base for resource viewsets that declare their own actions: the queryset is the active
+    tenant schema's, so rows of other organizations cannot be reached by id."""
 
 
 class OrganizationModelViewSet(

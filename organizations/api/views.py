@@ -6,11 +6,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from agents.api.serializers import AgentSerializer
-from agents.selectors import agent_list
 from organizations import selectors, services
+from organizations.actors import request_person, request_user
 from organizations.api import schema  # noqa: F401  (registers the auth schemes)
-from organizations.api.base import OrganizationAPIView, OrganizationViewSet
+from organizations.api.base import OrganizationAPIView, OrganizationScopedViewSet
 from organizations.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
@@ -24,17 +23,15 @@ from organizations.api.serializers import (
     OrganizationSerializer,
     OrganizationUpdateSerializer,
 )
-from organizations.models import Organization, Role, User
+from organizations.models import ApiKey, Organization, Role, User
 
 
-def _person(request) -> User:
-    """The human behind the request; API keys cannot do what only people may."""
-    if not isinstance(request.user, User):
-        raise PermissionDenied("This action needs a user (JWT or session), not an API key.")
-    return request.user
+# An organization's agents (/organizations/{id}/agents/) are served by the agents app, so this
+# app needs to know nothing of agents.
+class OrganizationViewSet(OrganizationScopedViewSet):
+    """The organizations you belong to and their members. Anyone signed in may create one;
+    viewers read it, owners change its settings and members."""
 
-
-class OrganizationViewSet(OrganizationViewSet):
     serializer_class = OrganizationSerializer
     queryset = Organization.objects.none()
     write_role = Role.OWNER
@@ -43,7 +40,6 @@ class OrganizationViewSet(OrganizationViewSet):
         "create": None,
         "members": Role.VIEWER,
         "member_detail": Role.VIEWER,
-        "agents": Role.VIEWER,
     }
 
     def get_queryset(self):
@@ -57,7 +53,7 @@ class OrganizationViewSet(OrganizationViewSet):
 
     @extend_schema(request=OrganizationCreateSerializer, responses={201: OrganizationSerializer})
     def create(self, request):
-        user = _person(request)
+        user = request_person(request)
         data = OrganizationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -102,7 +98,7 @@ class OrganizationViewSet(OrganizationViewSet):
             organization=org,
             email=email,
             role=role,
-            invited_by=request.user if isinstance(request.user, User) else None,
+            invited_by=request_user(request),
         )
         return Response(
             {"invitation": InvitationSerializer(invitation).data}, status=status.HTTP_202_ACCEPTED
@@ -124,14 +120,6 @@ class OrganizationViewSet(OrganizationViewSet):
         membership = services.member_update(membership=membership, role=data.validated_data["role"])
         return Response(MembershipSerializer(membership).data)
 
-    @extend_schema(responses=AgentSerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def agents(self, request, pk=None):
-        """The organization's agents (the product's get_organization_agents)."""
-        selectors.organization_get(organization_id=pk, visible_to=self.organization)
-        page = self.paginate_queryset(agent_list())
-        return self.get_paginated_response(AgentSerializer(page, many=True).data)
-
     def _require_owner(self, request) -> None:
         if not Role.at_least(request.role, Role.OWNER):
             raise PermissionDenied(
@@ -148,16 +136,19 @@ class InvitationAcceptView(OrganizationAPIView):
         data = InvitationAcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = services.invitation_accept(
-            token=data.validated_data["token"], user=_person(request)
+            token=data.validated_data["token"], user=request_person(request)
         )
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
-class ApiKeyViewSet(OrganizationViewSet):
+class ApiKeyViewSet(OrganizationScopedViewSet):
+    """The organization's API keys: admins list, create and revoke them. A key's secret is
+    shown once, when it is created; a key is never changed, only revoked."""
+
     serializer_class = ApiKeySerializer
+    queryset = ApiKey.objects.none()  # for schema generation; get_queryset is the real one
     read_role = Role.ADMIN
     write_role = Role.ADMIN
-    action_roles = {}
 
     def get_queryset(self):
         return selectors.api_key_list(organization=self.organization)
@@ -173,12 +164,11 @@ class ApiKeyViewSet(OrganizationViewSet):
         role = data.validated_data["role"]
         if not Role.at_least(request.role, role):
             raise PermissionDenied(f"You cannot create a key with more rights ({role}) than yours.")
-        creator = request.user if isinstance(request.user, User) else request.user.user
         key, raw = services.api_key_create(
             organization=self.organization,
             name=data.validated_data["name"],
             role=role,
-            created_by=creator,
+            created_by=request_user(request),
             expires_at=data.validated_data.get("expires_at"),
         )
         body = ApiKeySerializer(key).data | {"key": raw}

@@ -176,3 +176,33 @@ def test_the_organization_lists_its_agents(org_a, make_api_key, bearer, in_org_a
 
     assert names(client.get(f"/api/v1/organizations/{org_a.pk}/agents/")) == ["Listed"]
     assert client.get("/api/v1/organizations/987654/agents/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "credential, status",
+    [("viewer key", 200), ("owner key", 200), ("jwt without organization", 403), (None, 401)],
+)
+def test_the_organization_agents_list_needs_a_member_of_that_organization(
+    org_a, make_member, make_api_key, make_jwt, bearer, api_client, credential, status
+):
+    url = f"/api/v1/organizations/{org_a.pk}/agents/"
+    if credential is None:
+        client = api_client
+    elif credential == "jwt without organization":
+        client = bearer(make_jwt(make_member(org_a, "owner")))
+    else:
+        client = bearer(make_api_key(org_a, credential.split()[0]))
+
+    assert client.get(url).status_code == status
+
+
+def test_another_organizations_agents_are_not_listed(org_a, org_b, make_api_key, bearer):
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(org_b):
+        AgentFactory(name="B's agent")
+    client = bearer(make_api_key(org_a, "owner"))
+
+    assert client.get(f"/api/v1/organizations/{org_b.pk}/agents/").status_code == 404
+    assert names(client.get(f"/api/v1/organizations/{org_a.pk}/agents/")) == []
+    assert client.post(f"/api/v1/organizations/{org_a.pk}/agents/", {}).status_code == 405

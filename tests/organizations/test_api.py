@@ -138,6 +138,39 @@ def test_admin_cannot_mint_an_owner_key(org_a, make_api_key, bearer):
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("role", ["admin", "owner"])
+def test_the_api_keys_resource_cannot_change_the_organization(org_a, make_api_key, bearer, role):
+    # Regression: the API key viewset once inherited the organization viewset's actions, so an
+    # admin key could PATCH owner-only settings at /api-keys/{organization id}/.
+    client = bearer(make_api_key(org_a, role))
+    before = (org_a.max_concurrent_calls, org_a.industry)
+
+    response = client.patch(
+        f"/api/v1/api-keys/{org_a.pk}/",
+        {"max_concurrent_calls": 9999, "industry": "hijacked"},
+        format="json",
+    )
+
+    assert response.status_code == 405
+    org_a.refresh_from_db()
+    assert (org_a.max_concurrent_calls, org_a.industry) == before
+
+
+def test_the_api_keys_resource_has_no_organization_routes(org_a, make_member, make_api_key, bearer):
+    member = make_member(org_a, "member")
+    client = bearer(make_api_key(org_a, "admin"))
+    membership = Membership.objects.get(organization=org_a, user=member)
+
+    for path in ("members/", f"members/{membership.pk}/", "agents/"):
+        assert client.get(f"/api/v1/api-keys/{org_a.pk}/{path}").status_code == 404, path
+    added = client.post(
+        f"/api/v1/api-keys/{org_a.pk}/members/", {"email": "x@example.test"}, format="json"
+    )
+    assert added.status_code == 404
+    assert client.delete(f"/api/v1/api-keys/{org_a.pk}/members/{membership.pk}/").status_code == 404
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
 # --- members ----------------------------------------------------------------------------------
 
 
