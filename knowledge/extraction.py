@@ -30,7 +30,7 @@ import pypdf
 from bs4.element import PreformattedString
 from markdown_it import MarkdownIt
 
-from voiceagents.exceptions import ApplicationError
+from knowledge.exceptions import ExtractionError, KnowledgeErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +41,6 @@ class SourceType(StrEnum):
     HTML = "html"
     PDF = "pdf"
     CSV = "csv"
-
-
-class ExtractionError(ApplicationError):
-    """The document cannot be turned into text; ``message`` tells the uploader what to fix."""
-
-    code = "extraction_failed"
-    status = 400
-
-    def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message, code=code, details=details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +86,7 @@ def extract_document(
     else:
         kind = detect_source_type(filename=filename, content_type=content_type, data=data)
     if not data.strip():
-        raise ExtractionError("empty_document", "The document is empty.")
+        raise ExtractionError("The document is empty.", code=KnowledgeErrorCode.EMPTY_DOCUMENT)
 
     if kind is SourceType.PDF:
         return _document(kind, sections=_pdf_sections(data))
@@ -151,13 +141,17 @@ def detect_source_type(
 
 def _unsupported(message: str) -> ExtractionError:
     allowed = ", ".join(t.value for t in SourceType)
-    return ExtractionError("unsupported_type", f"{message} Supported types: {allowed}.")
+    return ExtractionError(
+        f"{message} Supported types: {allowed}.", code=KnowledgeErrorCode.UNSUPPORTED_TYPE
+    )
 
 
 def _document(kind: SourceType, *, sections: list[Section]) -> ExtractedDocument:
     sections = [s for s in sections if s.text]
     if not sections:
-        raise ExtractionError("empty_document", "The document contains no extractable text.")
+        raise ExtractionError(
+            "The document contains no extractable text.", code=KnowledgeErrorCode.EMPTY_DOCUMENT
+        )
     return ExtractedDocument(source_type=kind, sections=tuple(sections))
 
 
@@ -167,12 +161,14 @@ def _decode(data: bytes, *, encoding: str | None) -> str:
     try:
         return data.decode(codec)
     except LookupError:
-        raise ExtractionError("unknown_encoding", f"Unknown text encoding {encoding!r}.") from None
+        raise ExtractionError(
+            f"Unknown text encoding {encoding!r}.", code=KnowledgeErrorCode.UNKNOWN_ENCODING
+        ) from None
     except UnicodeDecodeError as exc:
         raise ExtractionError(
-            "bad_encoding",
             f"The document is not valid {encoding or 'UTF-8'} text (byte 0x{data[exc.start]:02x} "
             f"at position {exc.start}). Save it as UTF-8, or choose its encoding when uploading.",
+            code=KnowledgeErrorCode.BAD_ENCODING,
             details={"encoding": encoding or "utf-8", "position": exc.start},
         ) from None
 
@@ -278,7 +274,8 @@ def _pdf_sections(data: bytes) -> list[Section]:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractionError(
-                "encrypted_pdf", "The PDF is password-protected. Upload an unprotected copy."
+                "The PDF is password-protected. Upload an unprotected copy.",
+                code=KnowledgeErrorCode.ENCRYPTED_PDF,
             )
         pages = [page.extract_text() or "" for page in reader.pages]
         headings = _pdf_page_headings(reader)
@@ -286,12 +283,14 @@ def _pdf_sections(data: bytes) -> list[Section]:
         raise
     except Exception as exc:
         logger.info("unreadable PDF", exc_info=True)
-        raise ExtractionError("corrupt_pdf", f"The PDF cannot be read: {exc}") from None
+        raise ExtractionError(
+            f"The PDF cannot be read: {exc}", code=KnowledgeErrorCode.CORRUPT_PDF
+        ) from None
 
     if not any(text.strip() for text in pages):
         raise ExtractionError(
-            "empty_document",
             "The PDF contains no extractable text (a scanned PDF needs OCR before upload).",
+            code=KnowledgeErrorCode.EMPTY_DOCUMENT,
         )
     # Consecutive pages under the same bookmark form one section: sentences run across pages.
     sections: list[Section] = []
@@ -363,14 +362,16 @@ def _csv_qa_pairs(text: str) -> tuple[QAPair, ...]:
         if not question or not answer:
             missing = "question" if not question else "answer"
             raise ExtractionError(
-                "bad_csv_row",
                 f"Line {line}: the {missing} is empty. Every row needs a question and an answer.",
+                code=KnowledgeErrorCode.BAD_CSV_ROW,
                 details={"line": line},
             )
         pairs.append(QAPair(question=question, answer=answer))
     if not pairs:
         raise ExtractionError(
-            "no_qa_rows", "The CSV has no question/answer rows.", details={"line": first_line}
+            "The CSV has no question/answer rows.",
+            code=KnowledgeErrorCode.NO_QA_ROWS,
+            details={"line": first_line},
         )
     return tuple(pairs)
 
@@ -384,7 +385,7 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
             line = reader.line_num + 1
     except csv.Error as exc:
         raise ExtractionError(
-            "bad_csv_row", f"Line {line}: {exc}.", details={"line": line}
+            f"Line {line}: {exc}.", code=KnowledgeErrorCode.BAD_CSV_ROW, details={"line": line}
         ) from None
 
 

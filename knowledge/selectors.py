@@ -30,7 +30,12 @@ from django.db.models import Count, QuerySet
 from google.genai import errors as genai_errors
 
 from knowledge.embeddings import TRANSIENT_ERRORS, configured_embedder
-from knowledge.exceptions import DocumentNotFound, DocumentVersionNotFound, KnowledgeBaseNotFound
+from knowledge.exceptions import (
+    DocumentNotFound,
+    DocumentVersionNotFound,
+    EmbeddingProviderUnavailable,
+    KnowledgeBaseNotFound,
+)
 from knowledge.models import (
     EMBEDDING_COLUMNS,
     FTS_CONFIG,
@@ -39,7 +44,7 @@ from knowledge.models import (
     DocumentVersion,
     KnowledgeBase,
 )
-from voiceagents.exceptions import ServiceUnavailable, ValidationFailed
+from voiceagents.exceptions import ValidationFailed
 
 SearchMode = Literal["hybrid", "vector", "text"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "vector", "text")
@@ -230,9 +235,8 @@ def _embed_query(model: str, query: str) -> list[float]:
         return configured_embedder(model).embed_query(query)
     except (*TRANSIENT_ERRORS, openai.APIError, genai_errors.APIError) as exc:
         # A search must answer in a call's time: no retries here; say what is wrong.
-        raise ServiceUnavailable(
-            f"The embedding provider of {model} did not answer the query: {exc}",
-            code="embedding_provider_unavailable",
+        raise EmbeddingProviderUnavailable(
+            f"The embedding provider of {model} did not answer the query: {exc}"
         ) from exc
 
 
@@ -245,10 +249,7 @@ def _check_search_args(*, query: str, top_k: int, mode: str) -> None:
     if mode not in SEARCH_MODES:
         errors["mode"] = [f"Choose one of: {', '.join(SEARCH_MODES)}."]
     if errors:
-        raise ValidationFailed(
-            "Some fields are not valid: " + ", ".join(sorted(errors)) + ".",
-            details={"fields": errors},
-        )
+        raise ValidationFailed.for_fields(errors)
 
 
 def search_by_vector(

@@ -13,12 +13,13 @@ from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.db import connection
 
+from organizations.exceptions import OrganizationsErrorCode
+from organizations.models import Membership, Role
+
 
 def membership_role(user, tenant=None) -> str | None:
     """The user's role in the organization whose schema is active (None when not a member).
     Cached on the user object for the request."""
-    from organizations.models import Membership, Role
-
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     tenant = tenant if tenant is not None else getattr(connection, "tenant", None)
@@ -45,7 +46,7 @@ class TenantAdminAuthenticationForm(AdminAuthenticationForm):
             raise forms.ValidationError(
                 "This account is not a member of this organization. "
                 "Log in at your own organization's address.",
-                code="invalid_login",
+                code=OrganizationsErrorCode.INVALID_LOGIN,
             )
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone as dj_timezone
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name
 
 
 def validate_timezone(value: str) -> None:
@@ -68,8 +69,6 @@ class Organization(TenantMixin):
 
     @property
     def is_public(self) -> bool:
-        from django_tenants.utils import get_public_schema_name
-
         return self.schema_name == get_public_schema_name()
 
 

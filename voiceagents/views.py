@@ -9,6 +9,7 @@ from django.views.defaults import page_not_found, server_error
 
 from voiceagents import health, metrics
 from voiceagents.api.exceptions import json_error_response
+from voiceagents.exceptions import ErrorCode
 
 
 @never_cache
@@ -34,7 +35,7 @@ def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     return json_error_response(
         request,
         status=404,
-        code="not_found",
+        code=ErrorCode.NOT_FOUND,
         message=f"No API route matches {request.method} {request.path}. "
         "See /api/docs/ for the available routes.",
     )
@@ -55,7 +56,7 @@ def handler500(request: HttpRequest) -> HttpResponse:
         return json_error_response(
             request,
             status=500,
-            code="server_error",
+            code=ErrorCode.SERVER_ERROR,
             message="Something went wrong on our side; it has been logged. "
             "Quote the request_id if you contact support.",
         )

@@ -9,12 +9,12 @@ from google.genai import errors as genai_errors
 
 from knowledge.embeddings import (
     EMBEDDING_MODELS,
-    EmbeddingError,
     GeminiEmbedder,
     LocalMiniLMEmbedder,
     OpenAIEmbedder,
     get_embedder,
 )
+from knowledge.exceptions import EmbeddingError
 from tests.fakes import gemini_http, openai_http
 
 

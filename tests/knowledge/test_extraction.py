@@ -5,8 +5,8 @@ import io
 import pypdf
 import pytest
 
+from knowledge.exceptions import ExtractionError
 from knowledge.extraction import (
-    ExtractionError,
     QAPair,
     Section,
     SourceType,

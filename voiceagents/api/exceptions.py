@@ -15,21 +15,21 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
-from voiceagents.exceptions import ApplicationError
+from voiceagents.exceptions import ApplicationError, ErrorCode
 
 logger = structlog.get_logger(__name__)
 
 _DRF_CODES = {
-    drf_exceptions.ValidationError: "validation_error",
-    drf_exceptions.ParseError: "parse_error",
-    drf_exceptions.AuthenticationFailed: "authentication_failed",
-    drf_exceptions.NotAuthenticated: "not_authenticated",
-    drf_exceptions.PermissionDenied: "permission_denied",
-    drf_exceptions.NotFound: "not_found",
-    drf_exceptions.MethodNotAllowed: "method_not_allowed",
-    drf_exceptions.NotAcceptable: "not_acceptable",
-    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
-    drf_exceptions.Throttled: "throttled",
+    drf_exceptions.ValidationError: ErrorCode.VALIDATION_ERROR,
+    drf_exceptions.ParseError: ErrorCode.PARSE_ERROR,
+    drf_exceptions.AuthenticationFailed: ErrorCode.AUTHENTICATION_FAILED,
+    drf_exceptions.NotAuthenticated: ErrorCode.NOT_AUTHENTICATED,
+    drf_exceptions.PermissionDenied: ErrorCode.PERMISSION_DENIED,
+    drf_exceptions.NotFound: ErrorCode.NOT_FOUND,
+    drf_exceptions.MethodNotAllowed: ErrorCode.METHOD_NOT_ALLOWED,
+    drf_exceptions.NotAcceptable: ErrorCode.NOT_ACCEPTABLE,
+    drf_exceptions.UnsupportedMediaType: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    drf_exceptions.Throttled: ErrorCode.THROTTLED,
 }
 
 
@@ -81,7 +81,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     code = next(
         (name for cls, name in _DRF_CODES.items() if isinstance(exc, cls)),
-        exc.default_code if isinstance(exc.default_code, str) else "error",
+        exc.default_code if isinstance(exc.default_code, str) else ErrorCode.ERROR,
     )
     if isinstance(exc, drf_exceptions.ValidationError):
         detail = exc.detail
