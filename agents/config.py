@@ -4,12 +4,20 @@ Starting a call must not wait on the database, so ``agents.selectors.agent_confi
 keeps each agent's resolved configuration in Redis (Django's cache; django_tenants' key
 function prefixes every key with the active schema, so organizations never share entries).
 
-Invalidation is a generation token per agent rather than a bare delete, because a delete
-alone loses a race: a reader that loaded the old row just before a write commits would store
-it again just after the write's delete. Here the reader stores the entry together with the
-generation it saw *before* reading the database; every write replaces the generation after
-it commits; an entry whose generation is not the current one is a miss. The warm path is one
-Redis MGET of both keys and no database query.
+Invalidation is by generation tokens rather than a bare delete, because a delete alone loses
+a race: a reader that loaded the old row just before a write commits would store it again just
+after the write's delete. Here the reader stores the entry together with the generations it
+saw *before* reading the database; every write replaces a generation after it commits; an
+entry whose generations are not the current ones is a miss. An entry depends on two:
+
+- the agent's own, replaced by every agent service that changes what the entry holds
+  (``config_cache_invalidate``);
+- the organization's knowledge generation (``knowledge.generation``), replaced by the
+  knowledge app whenever a knowledge base changes or is deleted. The entry lists the agent's
+  knowledge bases, and this is how it notices one is gone without the knowledge app knowing
+  about agents.
+
+The warm path is one Redis MGET of the entry and both generations, and no database query.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from agents.prompts import RenderedPrompt, prompt_render
+from knowledge.generation import KNOWLEDGE_GENERATION_KEY, KNOWLEDGE_GENERATION_TTL_SECONDS
 
 # Part of the key: bump it when ResolvedAgentConfig's fields change, so a deploy never reads
 # entries written by the previous code.
@@ -113,24 +122,36 @@ def _generation_key(agent_id: int) -> str:
 
 def config_cache_read(*, agent_id: int) -> tuple[ResolvedAgentConfig | None, str]:
     """The cached config (None on a miss) and the generation to store a fresh one under."""
-    config_key, generation_key = _config_key(agent_id), _generation_key(agent_id)
-    found = cache.get_many([config_key, generation_key])
-    generation = found.get(generation_key)
+    config_key, agent_key = _config_key(agent_id), _generation_key(agent_id)
+    found = cache.get_many([config_key, agent_key, KNOWLEDGE_GENERATION_KEY])
     entry = found.get(config_key)
-    if generation is not None and entry is not None and entry.get("generation") == generation:
-        try:
-            return ResolvedAgentConfig.from_dict(entry["config"]), generation
-        except (KeyError, TypeError):
-            pass  # written by code with other fields (a forgotten _LAYOUT bump): rebuild it
-    if generation is None:
-        candidate = uuid.uuid4().hex
-        # add, not set: a write that bumped the generation meanwhile must win.
-        generation = (
-            candidate
-            if cache.add(generation_key, candidate, GENERATION_TTL_SECONDS)
-            else cache.get(generation_key, candidate)
+    agent_generation = found.get(agent_key)
+    knowledge_generation = found.get(KNOWLEDGE_GENERATION_KEY)
+    if agent_generation is not None and knowledge_generation is not None:
+        generation = f"{agent_generation}.{knowledge_generation}"
+        if entry is not None and entry.get("generation") == generation:
+            try:
+                return ResolvedAgentConfig.from_dict(entry["config"]), generation
+            except (KeyError, TypeError):
+                pass  # written by code with other fields (a forgotten _LAYOUT bump): rebuild it
+        return None, generation
+    if agent_generation is None:
+        agent_generation = _generation_start(agent_key, GENERATION_TTL_SECONDS)
+    if knowledge_generation is None:
+        knowledge_generation = _generation_start(
+            KNOWLEDGE_GENERATION_KEY, KNOWLEDGE_GENERATION_TTL_SECONDS
         )
-    return None, generation
+    return None, f"{agent_generation}.{knowledge_generation}"
+
+
+def _generation_start(key: str, ttl: int) -> str:
+    """A missing generation: a new one, unless a write stored one meanwhile."""
+    candidate = uuid.uuid4().hex
+    # add, not set: a write that bumped the generation meanwhile must win.
+    if cache.add(key, candidate, ttl):
+        return candidate
+    current: str = cache.get(key, candidate)
+    return current
 
 
 def config_cache_store(*, config: ResolvedAgentConfig, generation: str) -> None:

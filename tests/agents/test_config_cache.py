@@ -6,10 +6,12 @@ import json
 import pytest
 from django.db import transaction
 
+from agents import config as config_module
 from agents import services
 from agents.config import ResolvedAgentConfig, config_cache_read, config_cache_store
 from agents.exceptions import AgentNotFound
 from agents.selectors import agent_config_resolve
+from knowledge import services as knowledge_services
 from knowledge.models import KnowledgeBase
 from tests.agents.factories import AgentFactory
 
@@ -35,6 +37,35 @@ def test_warm_resolution_makes_no_database_queries(in_org_a, committed, django_a
     assert warm == cold
     assert warm.knowledge_base_ids == (kb.pk,) and warm.tools == ("knowledge_search",)
     assert warm.version == 1 and warm.model == "gpt-realtime"
+
+
+class _CountingCache:
+    """Delegates to the real cache and records the name of every call (one per round trip)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name):
+        method = getattr(self._inner, name)
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def test_warm_resolution_is_one_redis_round_trip(in_org_a, committed, monkeypatch):
+    agent = AgentFactory(knowledge_base_ids=[KnowledgeBase.objects.create(name="FAQ").pk])
+    with committed():
+        agent_config_resolve(agent_id=agent.pk)
+    counting = _CountingCache(config_module.cache)
+    monkeypatch.setattr(config_module, "cache", counting)
+
+    agent_config_resolve(agent_id=agent.pk)
+
+    assert counting.calls == ["get_many"]
 
 
 def test_a_change_is_seen_by_the_next_resolution(in_org_a, committed):
@@ -133,3 +164,65 @@ def test_each_organization_has_its_own_cache_entries(org_a, org_b, committed):
             agent_config_resolve(agent_id=a_agent.pk)
     with tenant_context(org_b), pytest.raises(AgentNotFound):
         agent_config_resolve(agent_id=a_agent.pk)  # same id, other schema: not A's entry
+
+
+def test_a_deleted_knowledge_base_leaves_the_agents_cached_config(in_org_a, committed):
+    kept, deleted = (KnowledgeBase.objects.create(name=name) for name in ("Kept", "Deleted"))
+    agent = AgentFactory(knowledge_base_ids=[kept.pk, deleted.pk])
+    with committed():
+        assert agent_config_resolve(agent_id=agent.pk).knowledge_base_ids == tuple(
+            sorted((kept.pk, deleted.pk))
+        )
+
+    with committed():
+        knowledge_services.knowledge_base_delete(knowledge_base=deleted)
+
+    resolved = agent_config_resolve(agent_id=agent.pk)
+    assert resolved.knowledge_base_ids == (kept.pk,)
+    assert resolved.version == 1  # the agent itself did not change
+
+
+def test_a_changed_knowledge_base_makes_cached_configs_stale(in_org_a, committed):
+    kb = KnowledgeBase.objects.create(name="FAQ")
+    agent = AgentFactory(knowledge_base_ids=[kb.pk])
+    with committed():
+        agent_config_resolve(agent_id=agent.pk)
+    assert config_cache_read(agent_id=agent.pk)[0] is not None
+
+    with committed():
+        knowledge_services.knowledge_base_update(knowledge_base=kb, data={"name": "Renamed"})
+
+    assert config_cache_read(agent_id=agent.pk)[0] is None
+
+
+def test_a_knowledge_change_that_rolls_back_leaves_cached_configs_warm(in_org_a, committed):
+    kb = KnowledgeBase.objects.create(name="FAQ")
+    agent = AgentFactory(knowledge_base_ids=[kb.pk])
+    with committed():
+        agent_config_resolve(agent_id=agent.pk)
+
+    with committed():
+        try:
+            with transaction.atomic():
+                knowledge_services.knowledge_base_delete(knowledge_base=kb)
+                raise RuntimeError("abort")
+        except RuntimeError:
+            pass
+
+    assert config_cache_read(agent_id=agent.pk)[0] is not None
+
+
+def test_a_knowledge_change_in_another_organization_leaves_the_cache_warm(org_a, org_b, committed):
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(org_a):
+        agent = AgentFactory(knowledge_base_ids=[KnowledgeBase.objects.create(name="A").pk])
+        with committed():
+            agent_config_resolve(agent_id=agent.pk)
+    with tenant_context(org_b):
+        b_kb = KnowledgeBase.objects.create(name="B")
+        with committed():
+            knowledge_services.knowledge_base_delete(knowledge_base=b_kb)
+
+    with tenant_context(org_a):
+        assert config_cache_read(agent_id=agent.pk)[0] is not None

@@ -150,3 +150,10 @@ def test_running_the_ingestion_twice_changes_nothing(kb, ingesting):
     ingest_document_version.apply(kwargs={"version_id": document.latest_version_id})
 
     assert list(Chunk.objects.filter(document=document).values_list("id", flat=True)) == chunk_ids
+
+
+def test_services_queue_the_ingestion_by_the_name_the_task_is_registered_under():
+    from knowledge.services.documents import INGEST_TASK
+    from voiceagents.queue import task_by_name
+
+    assert task_by_name(INGEST_TASK).name == ingest_document_version.name == INGEST_TASK
