@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import django_filters
 
-from agents.models import Agent, AgentStatus, Provider
+from agents.models import Agent, AgentStatus, AIProvider
 
 
 class AgentFilterSet(django_filters.FilterSet):
-    ai_provider = django_filters.ChoiceFilter(choices=Provider.choices)
+    ai_provider = django_filters.ChoiceFilter(choices=AIProvider.choices)
     status = django_filters.ChoiceFilter(choices=AgentStatus.choices)
     name = django_filters.CharFilter(lookup_expr="icontains")
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from django.db import models
 
 
-class Provider(models.TextChoices):
+class AIProvider(models.TextChoices):
+    """The realtime AI provider an agent talks through. The same providers, with the same
+    labels, as the session catalog ``agents.realtime.registry.PROVIDERS`` (a test checks it)."""
+
     OPENAI = "openai", "OpenAI Realtime"
     GEMINI = "gemini", "Gemini Live"
     HUME = "hume", "Hume EVI"
@@ -28,7 +31,9 @@ class Agent(models.Model):
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    ai_provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.OPENAI)
+    ai_provider = models.CharField(
+        max_length=10, choices=AIProvider.choices, default=AIProvider.OPENAI
+    )
     model = models.CharField(max_length=100, blank=True)
     voice = models.CharField(max_length=100, blank=True)
     language = models.CharField(max_length=20, default="en")

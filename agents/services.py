@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from agents.config import config_cache_invalidate
 from agents.exceptions import AgentNotFound
-from agents.models import Agent, AgentStatus, AgentVersion, Provider
+from agents.models import Agent, AgentStatus, AgentVersion, AIProvider
 from agents.selectors import agent_config_snapshot, agent_version_get
 from agents.validation import CONFIG_FIELDS, agent_config_clean
 from knowledge.models import KnowledgeBase
@@ -86,7 +86,7 @@ def _version_record(
 def agent_create(
     *,
     name: str,
-    ai_provider: str = Provider.OPENAI,
+    ai_provider: str = AIProvider.OPENAI,
     status: str = AgentStatus.ACTIVE,
     actor: User | None = None,
     note: str = "Created",

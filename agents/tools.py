@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agents.realtime.base import ToolSpec
+from knowledge.tools import knowledge_search_for_agent
+from voiceagents.tenancy import in_tenant
 
 
 class CallControl(Protocol):
@@ -67,9 +69,6 @@ async def _transfer_call(ctx: ToolContext, arguments: dict[str, Any]) -> dict[st
 
 
 async def _knowledge_search(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    from knowledge.tools import knowledge_search_for_agent
-    from voiceagents.tenancy import in_tenant
-
     query = str(arguments.get("query") or "").strip()
     if not query:
         raise ToolError("Give a non-empty 'query'.")

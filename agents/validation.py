@@ -18,6 +18,7 @@ import phonenumbers
 from django.conf import settings
 
 from agents.realtime.registry import PROVIDERS, ProviderInfo
+from knowledge.models import KnowledgeBase
 from voiceagents.exceptions import ValidationFailed
 
 # The fields an AgentVersion snapshots. ``status`` is left out on purpose: pausing an agent is
@@ -270,8 +271,6 @@ def _clean_tools(value: Any, transfer_number: str, errors: _Errors) -> list[str]
 
 
 def _clean_knowledge_bases(value: Any, errors: _Errors) -> list[int]:
-    from knowledge.models import KnowledgeBase
-
     if value in (None, ""):
         return []
     if not isinstance(value, list | tuple) or not all(
