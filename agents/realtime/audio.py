@@ -59,7 +59,8 @@ def mulaw_to_pcm16(mulaw: bytes) -> bytes:
 
 def pcm16_to_mulaw(pcm: bytes) -> bytes:
     """PCM16 little-endian bytes (even length) → mu-law bytes (same rate, half the length)."""
-    return _ENCODE[np.frombuffer(pcm, dtype="<u2")].tobytes()
+    mulaw: bytes = _ENCODE[np.frombuffer(pcm, dtype="<u2")].tobytes()
+    return mulaw
 
 
 def mulaw_ms(nbytes: int) -> int:
@@ -93,11 +94,12 @@ class MulawTo16k:
 
     def convert(self, mulaw: bytes) -> bytes:
         pcm = _DECODE[np.frombuffer(mulaw, dtype=np.uint8)]
-        return self._stream.resample_chunk(pcm).tobytes()
+        resampled: bytes = self._stream.resample_chunk(pcm).tobytes()
+        return resampled
 
     def flush(self) -> bytes:
         """Return what the filter still holds (end of the stream) and start a fresh stream."""
-        tail = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True).tobytes()
+        tail: bytes = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True).tobytes()
         self._stream.clear()
         return tail
 
@@ -139,7 +141,8 @@ class PcmToMulaw8k:
         samples = np.frombuffer(pcm, dtype="<i2")
         if self._stream is not None:
             samples = self._stream.resample_chunk(samples)
-        return _ENCODE[samples.view("<u2")].tobytes()
+        mulaw: bytes = _ENCODE[samples.view("<u2")].tobytes()
+        return mulaw
 
     def flush(self) -> bytes:
         """Return the audio the filter still holds, encoded; the converter is then reusable."""
@@ -148,7 +151,8 @@ class PcmToMulaw8k:
             return b""
         tail = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
         self._stream.clear()
-        return _ENCODE[tail.view("<u2")].tobytes()
+        mulaw: bytes = _ENCODE[tail.view("<u2")].tobytes()
+        return mulaw
 
     def reset(self) -> None:
         """Drop buffered audio and filter state (after a barge-in)."""

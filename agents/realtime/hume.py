@@ -4,7 +4,8 @@ This speaks the wire protocol directly (``websockets`` + ``orjson``) instead of 
 the ``hume`` SDK (0.14.1): the SDK validates every inbound frame against a pydantic union
 (~0.5 ms per ``audio_output`` chunk here), raises on any frame type or field it does not know
 (one new server message would end the call), and connects through ``websockets.legacy``,
-deprecated since websockets 14. The protocol is a handful of JSON messages (PROTOCOLS.md §5).
+deprecated since websockets 14. The protocol is a handful of JSON messages (docs/protocols.md,
+"Hume EVI").
 
 Audio: caller mu-law 8 kHz → PCM16 16 kHz (``session_settings.audio`` declares linear16, since
 EVI takes no mu-law). Each ``audio_output`` is a small WAV file: its header gives the rate, the

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from asgiref.sync import sync_to_async
 
@@ -25,7 +26,7 @@ from voiceagents.tenancy import in_tenant
 __all__ = ["bridge_build"]
 
 # Warm-up tasks run on their own; the event loop keeps only weak references to tasks.
-_background: set[asyncio.Task] = set()
+_background: set[asyncio.Task[Any]] = set()
 
 
 async def bridge_build(

@@ -99,8 +99,8 @@ class CallBridge(BridgeTimers):
         self.frames_dropped = 0
         self._frames_in = 0
         self._frames_out = 0
-        self._tasks: list[asyncio.Task] = []
-        self._tool_tasks: set[asyncio.Task] = set()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._tool_tasks: set[asyncio.Task[Any]] = set()
         self._finished = asyncio.Event()
         self._finishing = False
         self._connected = False
@@ -127,7 +127,7 @@ class CallBridge(BridgeTimers):
         self._hangup_deadline = 0.0
         self._end_reason_hint: str | None = None
         self._reconnects = 0
-        self._finish_task: asyncio.Task | None = None
+        self._finish_task: asyncio.Task[None] | None = None
 
     # --- helpers --------------------------------------------------------------------------
 

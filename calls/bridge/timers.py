@@ -35,7 +35,7 @@ class BridgeTimers:
     _pending_hangup: str | None
     _hangup_deadline: float
     _end_reason_hint: str | None
-    _finish_task: asyncio.Task | None
+    _finish_task: asyncio.Task[None] | None
 
     # Implemented by CallBridge.
     @property

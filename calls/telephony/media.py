@@ -11,10 +11,14 @@ is no dict building and no ``json.dumps`` on the audio path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
-__all__ = ["MediaProtocol", "StreamStart", "loads"]
+__all__ = ["Frame", "MediaProtocol", "StreamStart", "loads"]
+
+# One text frame of a media stream, as orjson decodes it.
+Frame = dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -35,16 +39,17 @@ class MediaProtocol:
         self.stream_id = ""
 
     # inbound: the bridge decodes each text frame with orjson and dispatches on ``event``
-    def parse_start(self, message: dict) -> StreamStart:
+    def parse_start(self, message: Frame) -> StreamStart:
         raise NotImplementedError
 
-    def media_payload(self, message: dict) -> str:
-        return message["media"]["payload"]
+    def media_payload(self, message: Frame) -> str:
+        payload: str = message["media"]["payload"]
+        return payload
 
-    def dtmf_digit(self, message: dict) -> str:
+    def dtmf_digit(self, message: Frame) -> str:
         return str(message["dtmf"]["digit"])
 
-    def mark_name(self, message: dict) -> str:
+    def mark_name(self, message: Frame) -> str:
         raise NotImplementedError
 
     # event names as the carrier sends them

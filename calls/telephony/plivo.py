@@ -40,7 +40,7 @@ from calls.telephony.base import (
     SentMessage,
     StatusUpdate,
 )
-from calls.telephony.media import MediaProtocol, StreamStart
+from calls.telephony.media import Frame, MediaProtocol, StreamStart
 from calls.telephony.plivo_signature import signature_v3, signature_v3_valid
 
 __all__ = [
@@ -444,7 +444,7 @@ class PlivoMediaProtocol(MediaProtocol):
         '{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"'
     )
 
-    def parse_start(self, message: dict) -> StreamStart:
+    def parse_start(self, message: Frame) -> StreamStart:
         start = message["start"]
         self.stream_id = start.get("streamId", "")
         # Plivo passes our stream parameters as extraHeaders: "k=v;k=v" (or "k=v,k=v").
@@ -463,8 +463,9 @@ class PlivoMediaProtocol(MediaProtocol):
             sample_rate=int(media_format.get("sampleRate", 8000)),
         )
 
-    def mark_name(self, message: dict) -> str:
-        return message["name"]
+    def mark_name(self, message: Frame) -> str:
+        name: str = message["name"]
+        return name
 
     def media(self, payload_b64: str) -> str:
         return self._MEDIA_HEAD + payload_b64 + '"}}'

@@ -34,7 +34,7 @@ from calls.telephony.base import (
     StatusUpdate,
     header,
 )
-from calls.telephony.media import MediaProtocol, StreamStart
+from calls.telephony.media import Frame, MediaProtocol, StreamStart
 
 __all__ = ["CARRIER", "TwilioClient", "TwilioMediaProtocol", "error_kind"]
 
@@ -357,7 +357,7 @@ class TwilioMediaProtocol(MediaProtocol):
     MARK = "mark"
     IGNORED = frozenset({"connected"})
 
-    def parse_start(self, message: dict) -> StreamStart:
+    def parse_start(self, message: Frame) -> StreamStart:
         start = message["start"]
         self.stream_id = start.get("streamSid") or message.get("streamSid", "")
         self._media_head = (
@@ -372,8 +372,9 @@ class TwilioMediaProtocol(MediaProtocol):
             sample_rate=int(media_format.get("sampleRate", 8000)),
         )
 
-    def mark_name(self, message: dict) -> str:
-        return message["mark"]["name"]
+    def mark_name(self, message: Frame) -> str:
+        name: str = message["mark"]["name"]
+        return name
 
     def media(self, payload_b64: str) -> str:
         return self._media_head + payload_b64 + '"}}'
