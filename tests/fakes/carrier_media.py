@@ -1,16 +1,17 @@
 """Carrier-side clients that dial our media WebSocket the way Twilio and Plivo do.
 
-:class:`TwilioMediaClient` speaks Twilio Media Streams (PROTOCOLS.md §1.2-1.4): ``connected``,
-``start`` (streamSid, callSid, customParameters, mediaFormat), ``media`` every 20 ms with 160
-bytes of mu-law and *string* ``sequenceNumber`` / ``chunk`` / ``timestamp``, ``dtmf``,
-``stop``. It plays what the bridge sends in real time (8 bytes per ms), echoes each ``mark``
-once the audio queued before it has played, and on ``clear`` drops the queue and echoes the
-pending marks at once (PROTOCOLS §1.3: Twilio's behaviour as remembered, not re-verified).
+:class:`TwilioMediaClient` speaks Twilio Media Streams (docs/protocols.md, "Twilio: media
+streams" and "Audio formats"): ``connected``, ``start`` (streamSid, callSid, customParameters,
+mediaFormat), ``media`` every 20 ms with 160 bytes of mu-law and *string* ``sequenceNumber`` /
+``chunk`` / ``timestamp``, ``dtmf``, ``stop``. It plays what the bridge sends in real time
+(8 bytes per ms), echoes each ``mark`` once the audio queued before it has played, and on
+``clear`` drops the queue and echoes the pending marks at once (believed to be Twilio's
+behaviour, not re-verified: see the same section).
 
-:class:`PlivoMediaClient` speaks Plivo Audio Streams (§2): ``start`` first (no ``connected``),
-numeric ``sequenceNumber``/``chunk``, epoch-ms ``timestamp``; answers ``playAudio``,
-``checkpoint`` → ``playedStream``, ``clearAudio`` → ``clearedAudio``; the end of the call is the
-socket closing.
+:class:`PlivoMediaClient` speaks Plivo Audio Streams (docs/protocols.md, "Plivo: media
+streams"): ``start`` first (no ``connected``), numeric ``sequenceNumber``/``chunk``, epoch-ms
+``timestamp``; answers ``playAudio``, ``checkpoint`` → ``playedStream``, ``clearAudio`` →
+``clearedAudio``; the end of the call is the socket closing.
 
 Everything received is kept with its ``time.monotonic()`` receive time, for latency
 measurements (``first_media_after(t)``).
