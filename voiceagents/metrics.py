@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import redis
+from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -45,9 +47,6 @@ QUEUE_DEPTH = Gauge(
 def _refresh_queue_depths() -> None:
     """Read the Celery queue lengths at scrape time (one LLEN per queue, short timeouts; a
     broker that does not answer leaves the last values)."""
-    import redis
-    from django.conf import settings
-
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         return
     try:
