@@ -1,8 +1,16 @@
 """Telephony (tenant schema), one module per concept: the organization's phone numbers and
-their routing rules, calls with their timeline, transcript and tool use, and SMS messages.
-(Batches and schedules will be modules of their own here: ``batches.py``, ``schedules.py``.)
+their routing rules, calls with their timeline, transcript and tool use, SMS messages, batches
+and their rows, and the do-not-call list. (Schedules will be a module of their own here.)
 """
 
+from calls.models.batches import (
+    Batch,
+    BatchRow,
+    BatchRowOutcome,
+    BatchRowStatus,
+    BatchStatus,
+    DoNotCallEntry,
+)
 from calls.models.calls import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -20,11 +28,17 @@ from calls.models.phone_numbers import Carrier, FallbackAction, PhoneNumber, Rou
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
+    "Batch",
+    "BatchRow",
+    "BatchRowOutcome",
+    "BatchRowStatus",
+    "BatchStatus",
     "Call",
     "CallDirection",
     "CallEvent",
     "CallStatus",
     "Carrier",
+    "DoNotCallEntry",
     "EndReason",
     "FallbackAction",
     "Message",

@@ -97,8 +97,13 @@ class Call(models.Model):
     )
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
-    # Batches and schedules arrive in a later issue; plain ids now, foreign keys then.
-    batch_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    batch = models.ForeignKey(
+        "calls.Batch", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    batch_row = models.ForeignKey(
+        "calls.BatchRow", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    # Schedules arrive in a later issue; a plain id now, a foreign key then.
     schedule_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -24,6 +24,7 @@ class CallSerializer(serializers.ModelSerializer):
         source="agent_version.number", read_only=True, allow_null=True, default=None
     )
     phone_number_id = serializers.IntegerField(read_only=True, allow_null=True)
+    batch_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = Call
