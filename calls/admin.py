@@ -184,21 +184,18 @@ class _ReadOnlyInline(RoleAdminMixin, admin.TabularInline):
 class CallEventInline(_ReadOnlyInline):
     model = CallEvent
     verbose_name_plural = "Timeline"
-    fields = ["created_at", "kind", "name", "payload"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "name", "payload")
     ordering = ["created_at", "id"]
 
 
 class TranscriptTurnInline(_ReadOnlyInline):
     model = TranscriptTurn
-    fields = ["start_ms", "end_ms", "speaker", "text"]
-    readonly_fields = fields
+    fields = readonly_fields = ("start_ms", "end_ms", "speaker", "text")
 
 
 class ToolInvocationInline(_ReadOnlyInline):
     model = ToolInvocation
-    fields = ["created_at", "name", "arguments", "result", "error", "duration_ms"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "name", "arguments", "result", "error", "duration_ms")
 
 
 @admin.register(Call)

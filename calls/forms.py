@@ -3,7 +3,7 @@ route" form."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -16,7 +16,7 @@ from voiceagents.exceptions import ApplicationError
 DAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
 
-def _form_errors(form: forms.Form, exc: ApplicationError) -> None:
+def _form_errors(form: forms.BaseForm, exc: ApplicationError) -> None:
     fields = exc.details.get("fields") or {}
     if not fields:
         form.add_error(None, exc.message)
@@ -52,7 +52,9 @@ class RoutingRuleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = Agent.objects.alive()
+        # cast: the form field of a ForeignKey is a ModelChoiceField.
+        agent_field = cast("forms.ModelChoiceField[Agent]", self.fields["agent"])
+        agent_field.queryset = Agent.objects.alive()
 
     def rule_data(self) -> dict[str, Any]:
         data = {
@@ -72,7 +74,8 @@ class RoutingRuleForm(forms.ModelForm):
         return data
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # a ModelForm's returns self.cleaned_data
+        cleaned = self.cleaned_data
         if not self.errors and not cleaned.get("DELETE"):
             try:
                 services.routing_rule_clean(data=self.rule_data())

@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -72,7 +73,8 @@ def _nonce_key(nonce: str) -> str:
 def _redis() -> redis.Redis:
     # The cache's Redis (tests isolate it per run); a raw client, because the cache's key
     # function prefixes keys with whatever tenant schema is active and this key must not vary.
-    return _client_for(settings.CACHES["default"]["LOCATION"])
+    # cast: settings.py sets LOCATION with env_str; mypy infers CACHES' values as Collection[str].
+    return _client_for(cast(str, settings.CACHES["default"]["LOCATION"]))
 
 
 @lru_cache(maxsize=4)

@@ -40,7 +40,7 @@ def _empty_reply(provider: str) -> HttpResponse:
 
 def _int(value: str | None) -> int | None:
     try:
-        return int(float(value)) if value not in (None, "") else None
+        return int(float(value)) if value else None
     except ValueError:
         return None
 

@@ -14,7 +14,7 @@ import abc
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(slots=True)
@@ -52,6 +52,14 @@ class AudioOut:
 
     payload: bytes
     item_id: str
+
+
+class EncodedAudio(Protocol):
+    """What an :class:`AudioOut` that kept the provider's base64 string also has (OpenAI's
+    ``AudioOutB64``): a bridge that sends base64 anyway forwards ``payload_b64`` as is."""
+
+    payload_b64: str
+    nbytes: int  # length of the decoded audio
 
 
 @dataclass(slots=True)

@@ -419,7 +419,7 @@ class GeminiLiveSession(RealtimeSession):
             )
         if extra.get("language_code"):
             speech["language_code"] = extra["language_code"]
-        tools = None
+        tools: list[types.ToolUnion] | None = None
         if config.tools:
             tools = [
                 types.Tool(
@@ -454,7 +454,7 @@ class GeminiLiveSession(RealtimeSession):
         )
 
 
-def _history_turns(history: list[Transcript]) -> list[types.Content]:
+def _history_turns(history: list[Transcript]) -> list[types.Content | types.ContentDict]:
     return [
         types.Content(
             role="model" if turn.speaker == "agent" else "user",

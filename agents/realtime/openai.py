@@ -92,14 +92,21 @@ class AudioOutB64(AudioOut):
         # Length of the decoded audio, computed from the base64 length.
         self.nbytes = b64_decoded_len(payload_b64)
 
-    @property  # type: ignore[override]
+    @property
     def payload(self) -> bytes:
         try:
-            return _PAYLOAD_SLOT.__get__(self, AudioOut)
+            data: bytes = _PAYLOAD_SLOT.__get__(self, AudioOut)
         except AttributeError:
             data = base64.b64decode(self.payload_b64)
             _PAYLOAD_SLOT.__set__(self, data)
-            return data
+        return data
+
+    @payload.setter
+    def payload(self, data: bytes) -> None:
+        # AudioOut's payload is writable; the base64 string and the length follow it.
+        _PAYLOAD_SLOT.__set__(self, data)
+        self.payload_b64 = base64.b64encode(data).decode()
+        self.nbytes = len(data)
 
     def __repr__(self) -> str:
         return f"AudioOutB64(nbytes={self.nbytes}, item_id={self.item_id!r})"

@@ -123,5 +123,5 @@ def session_for(provider: str, config: SessionConfig) -> RealtimeSession:
     """A new, unconnected session for ``provider`` (``openai``, ``gemini`` or ``hume``)."""
     info = _info(provider)
     module_name, _, class_name = info.session_class.partition(":")
-    session_class = getattr(importlib.import_module(module_name), class_name)
+    session_class: type[RealtimeSession] = getattr(importlib.import_module(module_name), class_name)
     return session_class(config)

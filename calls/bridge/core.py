@@ -23,13 +23,14 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
 from agents.realtime.base import (
     AudioOut,
     Closed,
+    EncodedAudio,
     ProviderError,
     RealtimeSession,
     ResponseDone,
@@ -311,7 +312,7 @@ class CallBridge(BridgeTimers):
             self._start_item(event.item_id)
         payload_b64 = getattr(event, "payload_b64", None)
         if payload_b64 is not None:
-            nbytes = event.nbytes
+            nbytes = cast(EncodedAudio, event).nbytes
         else:
             payload_b64 = base64.b64encode(event.payload).decode()
             nbytes = len(event.payload)

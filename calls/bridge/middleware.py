@@ -8,17 +8,27 @@ place a WebSocket's organization is decided.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from asgiref.sync import sync_to_async
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
 
 from calls.exceptions import InvalidStreamToken
 from calls.stream_tokens import stream_token_consume
 
+# Channels' scope: a plain dict to which Channels (and this middleware) add their own keys.
+Scope = dict[str, Any]
+ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
+
 
 class StreamTokenMiddleware:
-    def __init__(self, inner):
+    def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         if scope["type"] == "websocket" and "/media/" in scope.get("path", ""):
             scope = dict(scope)
             token = scope["path"].rstrip("/").rsplit("/", 1)[-1]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 
 
-def pk_or_none(value: Any) -> int | None:
-    """An id from a URL or a form as an int; None (which matches no row) when it is not one."""
+def by_pk(queryset: QuerySet[M], value: Any) -> QuerySet[M]:
+    """``queryset`` narrowed to the row with id ``value`` (from a URL or a form); empty, without
+    a query, when ``value`` is not an id."""
     try:
-        return int(value)
+        pk = int(value)
     except (TypeError, ValueError):
-        return None
+        return queryset.none()
+    return queryset.filter(pk=pk)

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 
 from calls.exceptions import CallNotFound
 from calls.models import Call, CallEvent
-from calls.selectors._common import pk_or_none
+from calls.selectors._common import by_pk
 
 __all__ = ["call_get", "call_get_with_timeline", "call_list", "call_status_get"]
 
@@ -19,23 +19,19 @@ def call_list() -> QuerySet[Call]:
 
 
 def call_get(*, call_id: int | str) -> Call:
-    call = call_list().filter(pk=pk_or_none(call_id)).first()
+    call = by_pk(call_list(), call_id).first()
     if call is None:
         raise CallNotFound()
     return call
 
 
 def call_get_with_timeline(*, call_id: int | str) -> Call:
-    call = (
-        call_list()
-        .prefetch_related(
-            Prefetch("events", queryset=CallEvent.objects.order_by("created_at", "id")),
-            "transcript",
-            "tool_invocations",
-        )
-        .filter(pk=pk_or_none(call_id))
-        .first()
+    with_timeline = call_list().prefetch_related(
+        Prefetch("events", queryset=CallEvent.objects.order_by("created_at", "id")),
+        "transcript",
+        "tool_invocations",
     )
+    call = by_pk(with_timeline, call_id).first()
     if call is None:
         raise CallNotFound()
     return call

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from calls.exceptions import MessageNotFound
 from calls.models import Message
-from calls.selectors._common import pk_or_none
+from calls.selectors._common import by_pk
 
 __all__ = ["message_get", "message_list"]
 
@@ -16,7 +16,7 @@ def message_list() -> QuerySet[Message]:
 
 
 def message_get(*, message_id: int | str) -> Message:
-    message = message_list().filter(pk=pk_or_none(message_id)).first()
+    message = by_pk(message_list(), message_id).first()
     if message is None:
         raise MessageNotFound()
     return message

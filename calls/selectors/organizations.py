@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection
 
 from organizations.models import Organization
+from voiceagents.tenancy import current_schema_name
 
 __all__ = ["current_organization"]
 
@@ -14,4 +15,5 @@ def current_organization() -> Organization:
     tenant = getattr(connection, "tenant", None)
     if isinstance(tenant, Organization):
         return tenant
-    return Organization.objects.get(schema_name=connection.schema_name)
+    organization: Organization = Organization.objects.get(schema_name=current_schema_name())
+    return organization

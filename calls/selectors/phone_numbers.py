@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from calls.exceptions import PhoneNumberNotFound
 from calls.models import PhoneNumber, RoutingRule
 from calls.numbers import e164
-from calls.selectors._common import pk_or_none
+from calls.selectors._common import by_pk
 
 __all__ = ["phone_number_get", "phone_number_get_by_number", "phone_number_list"]
 
@@ -20,7 +20,7 @@ def phone_number_list() -> QuerySet[PhoneNumber]:
 
 
 def phone_number_get(*, phone_number_id: int | str) -> PhoneNumber:
-    phone_number = phone_number_list().filter(pk=pk_or_none(phone_number_id)).first()
+    phone_number = by_pk(phone_number_list(), phone_number_id).first()
     if phone_number is None:
         raise PhoneNumberNotFound()
     return phone_number

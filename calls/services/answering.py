@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from calls.exceptions import ConcurrencyLimitReached
@@ -31,6 +31,7 @@ from calls.telephony.base import CarrierClient
 from calls.telephony.credentials import carrier_client
 from calls.telephony.registry import carrier_spec
 from calls.telephony.urls import call_ref_issue, media_stream_url, public_webhook_url
+from voiceagents.tenancy import current_schema_name
 
 __all__ = [
     "BUSY_MESSAGE",
@@ -50,7 +51,7 @@ BUSY_MESSAGE = "Sorry, all our lines are busy right now. Please try again later.
 def _stream_document(client: CarrierClient, call: Call) -> str:
     """The answer that connects the call's audio to our media WebSocket, with a fresh
     single-use token naming this organization and call."""
-    schema_name = connection.schema_name
+    schema_name = current_schema_name()
     token = stream_token_issue(schema_name=schema_name, call_id=call.pk)
     record_url = None
     if call.agent is not None and call.agent.recording_enabled:
@@ -182,7 +183,7 @@ def call_forward_answer(*, provider: str, call_id: int, to_number: str) -> str:
     """The document a transfer redirects the call to (Plivo fetches it by URL)."""
     client = carrier_client(provider)
     call = Call.objects.filter(pk=call_id).first()
-    caller_id = call.phone_number.number if call and call.phone_number_id else None
+    caller_id = call.phone_number.number if call and call.phone_number else None
     return client.forward_answer(to_number, caller_id=caller_id)
 
 

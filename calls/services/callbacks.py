@@ -35,8 +35,9 @@ def _callback_time(params: Mapping[str, Any]) -> dt.datetime | None:
         return None
 
 
-def _end_reason_from_callback(call: Call, update: StatusUpdate, params: Mapping[str, Any]) -> str:
-    status = update.status
+def _end_reason_from_callback(
+    call: Call, status: CallStatus, update: StatusUpdate, params: Mapping[str, Any]
+) -> str:
     if status != CallStatus.COMPLETED:
         return lifecycle.END_REASON_FOR_STATUS[status]
     if call.answered_by == "machine" and call.agent and call.agent.voicemail_message:
@@ -116,7 +117,7 @@ def call_status_callback(
         _finalize(
             call,
             status=update.status,
-            end_reason=_end_reason_from_callback(call, update, params),
+            end_reason=_end_reason_from_callback(call, update.status, update, params),
             at=at or timezone.now(),
             source=provider,
             duration_seconds=update.duration_seconds,

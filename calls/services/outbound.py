@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from agents.exceptions import AgentNotFound
@@ -32,6 +32,7 @@ from calls.telephony.credentials import carrier_client
 from calls.telephony.registry import carrier_spec
 from calls.telephony.urls import call_ref_issue, public_webhook_url
 from voiceagents.queue import enqueue_on_commit
+from voiceagents.tenancy import current_schema_name
 
 __all__ = ["call_end", "call_initiate", "call_place", "call_say_and_hangup", "call_transfer"]
 
@@ -133,7 +134,7 @@ def call_place(*, call_id: int) -> Call | None:
         return None
     call = Call.objects.select_related("agent").get(pk=call_id)
     agent = call.agent
-    ref = call_ref_issue(schema_name=connection.schema_name, call_id=call.pk)
+    ref = call_ref_issue(schema_name=current_schema_name(), call_id=call.pk)
     try:
         client = carrier_client(call.provider)
         spec = carrier_spec(call.provider)
@@ -251,7 +252,7 @@ def call_transfer(*, call_id: int, to_number: str) -> Call:
     if forward_route:  # the carrier fetches the dial document (Plivo)
         forward_url = public_webhook_url(
             forward_route,
-            c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, n=target),
+            c=call_ref_issue(schema_name=current_schema_name(), call_id=call.pk, n=target),
         )
     _live_call_request(
         call,
@@ -279,7 +280,7 @@ def call_say_and_hangup(*, call_id: int, message: str) -> Call:
     if say_route:  # the carrier fetches the goodbye document (Plivo)
         document_url = public_webhook_url(
             say_route,
-            c=call_ref_issue(schema_name=connection.schema_name, call_id=call.pk, m=message),
+            c=call_ref_issue(schema_name=current_schema_name(), call_id=call.pk, m=message),
         )
     _live_call_request(
         call,

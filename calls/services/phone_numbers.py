@@ -54,7 +54,7 @@ def _agent_for_assignment(agent_id: Any) -> Agent | None:
         pk = int(agent_id)
     except (TypeError, ValueError):
         raise AgentNotFound() from None
-    agent = Agent.objects.alive().filter(pk=pk).first()
+    agent: Agent | None = Agent.objects.alive().filter(pk=pk).first()
     if agent is None:
         raise AgentNotFound()
     return agent
@@ -240,7 +240,7 @@ def phone_number_import(*, provider: str = Carrier.TWILIO) -> PhoneNumberImportR
     result = PhoneNumberImportResult()
     for item in numbers:
         number = carrier_number(item.number)
-        fields = {
+        fields: dict[str, Any] = {
             "provider_id": item.provider_id,
             "friendly_name": item.friendly_name[:100],
             "voice_enabled": item.voice,

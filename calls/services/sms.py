@@ -34,7 +34,7 @@ def _sms_number(*, from_number: str | None, call: Call | None) -> PhoneNumber:
         phone_number = PhoneNumber.objects.filter(number=number).first()
         if phone_number is None:
             raise _fail("from_number", f"{number} is not one of this organization's numbers.")
-    elif call is not None and call.phone_number_id:
+    elif call is not None and call.phone_number is not None:
         phone_number = call.phone_number
     else:
         default = current_organization().default_caller_id

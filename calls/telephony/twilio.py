@@ -5,8 +5,8 @@ streams")."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import requests
@@ -37,6 +37,9 @@ from calls.telephony.base import (
 from calls.telephony.media import Frame, MediaProtocol, StreamStart
 
 __all__ = ["CARRIER", "TwilioClient", "TwilioMediaProtocol", "error_kind"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
 
@@ -148,7 +151,7 @@ class TwilioClient(CarrierClient):
 
     # --- REST -----------------------------------------------------------------------------
 
-    def _call(self, fn, /, *args, **kwargs):
+    def _call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except (TwilioException, requests.RequestException) as exc:
@@ -294,20 +297,23 @@ class TwilioClient(CarrierClient):
         for name, value in parameters.items():
             stream.parameter(name=name, value=value)
         response.append(connect)
-        return response.to_xml()
+        xml: str = response.to_xml()  # the twilio SDK has no type information
+        return xml
 
     def say_and_hangup(self, message: str, *, language: str = "en-US") -> str:
         response = VoiceResponse()
         response.say(message, language=language)
         response.hangup()
-        return response.to_xml()
+        xml: str = response.to_xml()  # the twilio SDK has no type information
+        return xml
 
     def forward_answer(self, number: str, *, caller_id: str | None = None) -> str:
         response = VoiceResponse()
         dial = Dial(caller_id=caller_id) if caller_id else Dial()
         dial.number(number)
         response.append(dial)
-        return response.to_xml()
+        xml: str = response.to_xml()  # the twilio SDK has no type information
+        return xml
 
     @classmethod
     def normalize_status(

@@ -347,3 +347,14 @@ async def test_base64_passthrough_forwards_the_exact_carrier_string(fake, sessio
     assert carrier.received_ms > 0 and not carrier.protocol_errors
     with pytest.raises(ValueError):
         await session.send_audio_b64('AAAA","type":"session.update')
+
+
+def test_audio_out_b64_decodes_once_and_stays_in_step_when_its_payload_is_set():
+    audio = AudioOutB64(base64.b64encode(b"\xff" * 160).decode(), "item-1")
+    assert audio.nbytes == 160
+    assert audio.payload is audio.payload == b"\xff" * 160
+
+    audio.payload = b"\x7f" * 80
+
+    assert (audio.payload, audio.nbytes) == (b"\x7f" * 80, 80)
+    assert base64.b64decode(audio.payload_b64) == b"\x7f" * 80
