@@ -78,7 +78,8 @@ def call_initiate(
     rolled-back transaction never leaves a phone ringing. The organization's concurrency limit
     is checked under a lock."""
     to_number = e164(to_phone, field="to_phone")
-    agent = Agent.objects.alive().filter(pk=_int_or_none(agent_id)).first()
+    agent_pk = _int_or_none(agent_id)
+    agent = Agent.objects.alive().filter(pk=agent_pk).first() if agent_pk is not None else None
     if agent is None:
         raise AgentNotFound()
     if not agent_is_available(agent):
