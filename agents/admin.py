@@ -37,7 +37,8 @@ class LinesField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return "\n".join(value) if isinstance(value, list | tuple) else value
 
-    def to_python(self, value: Any) -> list[str]:
+    # Parses into a list, like Django's SimpleArrayField (a CharField whose stub ignores the same).
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         if isinstance(value, list | tuple):
             return [str(item) for item in value]
         return [line.strip() for line in (value or "").splitlines() if line.strip()]
@@ -86,7 +87,8 @@ class AgentAdminForm(forms.ModelForm):
         return data
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what ModelForm.clean returns; typed here without the None
         if self.errors:
             return cleaned  # shapes first; the rules below assume every field parsed
         config = self.agent_data()

@@ -20,7 +20,7 @@ class AgentStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
 
 
-class AgentQuerySet(models.QuerySet):
+class AgentQuerySet(models.QuerySet["Agent"]):
     def alive(self) -> AgentQuerySet:
         return self.filter(deleted_at__isnull=True)
 

@@ -8,10 +8,10 @@ they ran with. After the commit the agent's cached call configuration is invalid
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from agents.config import config_cache_invalidate
@@ -29,8 +29,10 @@ logger = structlog.get_logger(__name__)
 def _new_agent_defaults() -> dict[str, Any]:
     """The model's column defaults; empty model/voice/provider settings are then filled with
     the provider's by agent_config_clean."""
+    # CONFIG_FIELDS name the agent's own columns (the M2M knowledge_base_ids aside), never a
+    # reverse relation or a generic foreign key, which get_field may also return.
     defaults = {
-        field: Agent._meta.get_field(field).get_default()
+        field: cast("models.Field[Any, Any]", Agent._meta.get_field(field)).get_default()
         for field in CONFIG_FIELDS
         if field not in ("name", "ai_provider", "knowledge_base_ids")
     }
@@ -58,7 +60,7 @@ def _status_clean(status: Any) -> str:
                 "allowed": {"status": list(AgentStatus.values)},
             },
         )
-    return status
+    return str(status)
 
 
 def _apply(agent: Agent, config: dict[str, Any]) -> list[str]:

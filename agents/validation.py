@@ -104,8 +104,7 @@ def agent_config_clean(*, config: dict[str, Any]) -> dict[str, Any]:
     out["name"] = name
 
     provider = out.get("ai_provider")
-    info = PROVIDERS.get(provider) if isinstance(provider, str) else None
-    if info is None:
+    if not isinstance(provider, str) or (info := PROVIDERS.get(provider)) is None:
         errors.add(
             "ai_provider",
             f"Unknown provider {provider!r}; choose one of: {', '.join(PROVIDERS)}.",

@@ -4,6 +4,8 @@ playground that shows each chunk's scores. Every write goes through knowledge.se
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -21,7 +23,16 @@ from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
 from voiceagents.exceptions import ApplicationError
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 _IN_PROGRESS = (IngestionStatus.PENDING, IngestionStatus.PROCESSING)
+
+
+class _DocumentCount(TypedDict):
+    """What KnowledgeBaseAdmin.get_queryset annotates."""
+
+    document_count: int
 
 
 @admin.register(KnowledgeBase)
@@ -40,7 +51,7 @@ class KnowledgeBaseAdmin(RoleAdminMixin, admin.ModelAdmin):
         return ["embedding_model", "chunk_size", "chunk_overlap", *self.readonly_fields]
 
     @admin.display(description="Documents", ordering="document_count")
-    def document_count(self, obj: KnowledgeBase) -> int:
+    def document_count(self, obj: WithAnnotations[KnowledgeBase, _DocumentCount]) -> int:
         return obj.document_count
 
     @admin.display(description="")

@@ -207,7 +207,7 @@ def _html_sections(html: str) -> list[Section]:
     soup = bs4.BeautifulSoup(html, "html.parser")
     for tag in soup.find_all(_BOILERPLATE_TAGS):
         tag.decompose()
-    for tag in soup.find_all(attrs={"role": True}):
+    for tag in soup.find_all(role=True):
         if not tag.decomposed and tag.get("role") in _BOILERPLATE_ROLES:
             tag.decompose()
     # A site's <header>/<footer> is furniture, but an article's own header holds its title.
@@ -246,6 +246,8 @@ def _html_walk(node: bs4.Tag) -> Iterator[tuple[str, Any]]:
             continue
         if isinstance(child, bs4.NavigableString):
             yield "text", str(child)
+        elif not isinstance(child, bs4.Tag):
+            continue  # a node's children are strings and tags: nothing else to find here
         elif child.name in _HEADINGS:
             title = _SPACES.sub(" ", child.get_text(" ", strip=True).replace("\n", " "))
             if title:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 
 from knowledge import services
@@ -24,14 +26,17 @@ class KnowledgeBaseAdminForm(forms.ModelForm):
         if "embedding_model" not in self.fields:
             return  # read-only on an existing base
         # Only models usable here: a hosted model without its key would fail every ingestion.
-        self.fields["embedding_model"].choices = [
+        # Declared above as a ChoiceField; ``fields`` is typed with the Field base class.
+        embedding_model = cast(forms.ChoiceField, self.fields["embedding_model"])
+        embedding_model.choices = [
             (name, f"{name} ({dimensions} dimensions)")
             for name, dimensions in EMBEDDING_MODELS.items()
             if embedding_model_available(name)
         ]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns; typed here without the None
         if self.instance.pk is None and not self.errors:
             errors = services.knowledge_base_settings_errors(
                 name=data["name"],
@@ -63,7 +68,9 @@ class MultipleFileField(forms.FileField):
 
 class DocumentUploadForm(forms.Form):
     knowledge_base = forms.ModelChoiceField(queryset=KnowledgeBase.objects.all())
-    files = MultipleFileField(
+    # The form metaclass moves declared fields into base_fields, so ``form.files`` stays the
+    # uploaded files; the stubs see a class attribute replacing BaseForm.files.
+    files = MultipleFileField(  # type: ignore[assignment]
         help_text="Text, Markdown, HTML, PDF, or a CSV of question,answer rows. "
         "Each file becomes one document, titled after its name."
     )

@@ -82,7 +82,8 @@ def knowledge_base_list() -> QuerySet[KnowledgeBase]:
 
 
 def knowledge_base_get(*, knowledge_base_id: int | str) -> KnowledgeBase:
-    knowledge_base = knowledge_base_list().filter(pk=_int_or_none(knowledge_base_id)).first()
+    pk = _int_or_none(knowledge_base_id)
+    knowledge_base = knowledge_base_list().filter(pk=pk).first() if pk is not None else None
     if knowledge_base is None:
         raise KnowledgeBaseNotFound()
     return knowledge_base
@@ -95,8 +96,11 @@ def document_list(*, knowledge_base: KnowledgeBase) -> QuerySet[Document]:
 
 
 def document_get(*, knowledge_base: KnowledgeBase, document_id: int | str) -> Document:
+    pk = _int_or_none(document_id)
     document = (
-        document_list(knowledge_base=knowledge_base).filter(pk=_int_or_none(document_id)).first()
+        document_list(knowledge_base=knowledge_base).filter(pk=pk).first()
+        if pk is not None
+        else None
     )
     if document is None:
         raise DocumentNotFound()
@@ -108,7 +112,12 @@ def document_version_list(*, document: Document) -> QuerySet[DocumentVersion]:
 
 
 def document_version_get(*, document: Document, number: int | str) -> DocumentVersion:
-    version = document_version_list(document=document).filter(number=_int_or_none(number)).first()
+    as_int = _int_or_none(number)
+    version = (
+        document_version_list(document=document).filter(number=as_int).first()
+        if as_int is not None
+        else None
+    )
     if version is None:
         raise DocumentVersionNotFound(details={"version": number})
     return version
@@ -230,10 +239,17 @@ def search_knowledge_bases(
     return sorted(hits, key=lambda hit: -hit.score)[:top_k]
 
 
+_QUERY_EMBEDDING_ERRORS: tuple[type[Exception], ...] = (
+    *TRANSIENT_ERRORS,
+    openai.APIError,
+    genai_errors.APIError,
+)
+
+
 def _embed_query(model: str, query: str) -> list[float]:
     try:
         return configured_embedder(model).embed_query(query)
-    except (*TRANSIENT_ERRORS, openai.APIError, genai_errors.APIError) as exc:
+    except _QUERY_EMBEDDING_ERRORS as exc:
         # A search must answer in a call's time: no retries here; say what is wrong.
         raise EmbeddingProviderUnavailable(
             f"The embedding provider of {model} did not answer the query: {exc}"
@@ -353,7 +369,7 @@ def _search_sql(
         "max_matches": KEYWORD_MAX_MATCHES,
     }
     doc_filter = "AND c.document_id = ANY(%(docs)s)" if document_ids else ""
-    if use_vector:
+    if use_vector and query_vector is not None:  # (a vector mode without one raised above)
         params["vector"] = "[" + ",".join(repr(float(x)) for x in query_vector) + "]"
         vector_cte = f"""
         vector_hits AS MATERIALIZED (

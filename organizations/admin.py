@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import connection
 
 from organizations import services
 from organizations.actors import request_user
@@ -16,6 +15,7 @@ from organizations.admin_mixins import RoleAdminMixin
 from organizations.admin_site import platform_admin
 from organizations.models import ApiKey, Domain, Invitation, Membership, Organization, Role, User
 from voiceagents.exceptions import ApplicationError
+from voiceagents.tenancy import current_tenant
 
 # --- platform admin (public schema, superusers) ------------------------------------------------
 
@@ -78,7 +78,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    filter_horizontal: list[str] = []
+    filter_horizontal = ()
     inlines = [MembershipInline]
 
 
@@ -111,11 +111,11 @@ class PlatformInvitationAdmin(admin.ModelAdmin):
 # --- tenant admin (an organization's own domain) -----------------------------------------------
 
 
-class CurrentOrganizationMixin(RoleAdminMixin):
+class CurrentOrganizationMixin(RoleAdminMixin, admin.ModelAdmin):
     """Rows of the public schema filtered to the organization whose domain we are on."""
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(organization_id=connection.tenant.pk)
+        return super().get_queryset(request).filter(organization_id=current_tenant().pk)
 
 
 @admin.register(Membership)
@@ -173,7 +173,7 @@ class ApiKeyAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
             obj.save(update_fields=["name"])
             return
         key, raw = services.api_key_create(
-            organization=connection.tenant,
+            organization=current_tenant(),
             name=obj.name,
             role=obj.role,
             created_by=request_user(request),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from django.conf import settings
@@ -85,7 +86,7 @@ def decode_supabase_jwt(token: str) -> dict:
         raise exceptions.AuthenticationFailed("Malformed token.") from exc
     algorithm = header.get("alg", "")
     options = {"require": ["exp", "sub"]}
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "audience": settings.SUPABASE_JWT_AUDIENCE or None,
         "issuer": settings.SUPABASE_JWT_ISSUER or None,
         "options": options,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from organizations.exceptions import ApiKeyNotFound, MemberNotFound, OrganizationNotFound
-from organizations.models import ApiKey, Membership, Organization
+from organizations.models import ApiKey, Membership, Organization, User
 
 
 def organization_get(*, organization_id: int | str, visible_to: Organization) -> Organization:
@@ -16,7 +16,7 @@ def organization_get(*, organization_id: int | str, visible_to: Organization) ->
     return visible_to
 
 
-def organization_list_for_user(*, user) -> QuerySet[Organization]:
+def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user_id=user.pk).exclude(schema_name="public")
 
 

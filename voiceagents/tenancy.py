@@ -1,4 +1,8 @@
-"""Running ORM code in an organization's schema from async code (Channels consumers).
+"""The active tenant of the database connection, and running ORM code in an organization's
+schema from async code (Channels consumers).
+
+django-tenants' connection attributes (``schema_name``, ``tenant``, ``set_tenant``) are not in
+Django's stubs: read and set them through the typed helpers here, not on ``connection``.
 
 WebSockets skip Django's middleware, and every consumer of a process shares one database
 thread (``database_sync_to_async`` is thread-sensitive), so the schema must be selected inside
@@ -12,7 +16,10 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from channels.db import database_sync_to_async
 from django.db import connection
+from django_tenants.models import TenantMixin
 from django_tenants.utils import schema_context
+
+from organizations.models import Organization
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,10 +44,34 @@ class _TenantConnection(Protocol):
     """What django-tenants' database wrapper adds to ``django.db.connection``."""
 
     schema_name: str
+    # The tenant row (tenant middleware, set_tenant, tenant_context) or, after set_schema and
+    # schema_context, a FakeTenant that holds only the schema name.
+    tenant: object
+
+    def set_tenant(self, tenant: TenantMixin, include_public: bool = True) -> None: ...
+
+
+def _tenant_connection() -> _TenantConnection:
+    # The ENGINE is django_tenants.postgresql_backend, whose wrapper has these attributes;
+    # django-stubs only knows Django's base wrapper.
+    return cast(_TenantConnection, connection)
 
 
 def current_schema_name() -> str:
     """The schema the default connection is using (``connection.schema_name``)."""
-    # The ENGINE is django_tenants.postgresql_backend, whose wrapper sets schema_name;
-    # django-stubs only knows Django's base wrapper.
-    return cast(_TenantConnection, connection).schema_name
+    return _tenant_connection().schema_name
+
+
+def current_tenant() -> Organization:
+    """The organization the default connection is set to (``connection.tenant``): on an
+    organization's domain, after ``activate_tenant`` and in ``tenant_context``. Under
+    ``schema_context`` only the schema name is known; read ``current_schema_name()`` there."""
+    tenant = _tenant_connection().tenant
+    if not isinstance(tenant, Organization):
+        raise RuntimeError(f"No organization is active (schema {current_schema_name()!r}).")
+    return tenant
+
+
+def activate_tenant(organization: Organization) -> None:
+    """Point the default connection at the organization's schema (``connection.set_tenant``)."""
+    _tenant_connection().set_tenant(organization)

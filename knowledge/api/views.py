@@ -22,6 +22,7 @@ from knowledge.api.serializers import (
     SearchRequestSerializer,
     VersionDiffSerializer,
 )
+from knowledge.exceptions import DocumentVersionNotFound
 from knowledge.models import Document, KnowledgeBase
 from organizations.actors import request_user
 from organizations.api.base import OrganizationModelViewSet
@@ -163,7 +164,11 @@ class DocumentViewSet(OrganizationModelViewSet):
         document = self.get_object()
         query = _DiffQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        to_number = query.validated_data.get("to") or document.latest_version.number
+        to_number = query.validated_data.get("to")
+        if not to_number:
+            if document.latest_version is None:
+                raise DocumentVersionNotFound()
+            to_number = document.latest_version.number
         diff = selectors.document_version_diff(
             document=document,
             from_number=query.validated_data.get("from") or max(to_number - 1, 1),

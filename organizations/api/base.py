@@ -12,44 +12,55 @@ Role checks then compare the caller's role with what the view declares.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
-from django.db import connection
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from organizations.authentication import Credential
-from organizations.models import Membership, Organization, Role
+from organizations.models import Membership, Organization, Role, User
+from voiceagents.tenancy import activate_tenant, current_schema_name
 
 _OTHER_ORG = "This credential is not valid for this organization."
+_NO_ORG = (
+    "This request names no organization: use an API key, a JWT with an org_id "
+    "claim, or your organization's own domain."
+)
 
 
 def resolve_organization(request: Request) -> tuple[Organization | None, str | None]:
     """The organization this request acts on and the caller's role in it (None, None when the
     request names no organization, e.g. a JWT on the main host without an org claim)."""
     host_tenant = getattr(request, "tenant", None)
-    on_org_domain = host_tenant is not None and not host_tenant.is_public
+    # The organization whose domain the request came to; None on the main host.
+    host_organization: Organization | None = (
+        host_tenant if host_tenant is not None and not host_tenant.is_public else None
+    )
     credential: Credential | None = request.auth if isinstance(request.auth, Credential) else None
 
     organization = credential.organization if credential else None
-    if organization is None and on_org_domain:
-        organization = host_tenant
+    if organization is None:
+        organization = host_organization
     if organization is None:
         return None, None
-    if on_org_domain and organization.pk != host_tenant.pk:
+    if host_organization is not None and organization.pk != host_organization.pk:
         raise PermissionDenied(_OTHER_ORG)
 
+    user = request.user
     if credential is not None and credential.kind == "api_key":
         role = credential.role
-    elif request.user.is_superuser:
+    elif user.is_superuser:
         role = Role.OWNER
     else:
+        # Only a person has memberships.
         role = (
-            Membership.objects.filter(user_id=request.user.pk, organization_id=organization.pk)
+            Membership.objects.filter(user_id=user.pk, organization_id=organization.pk)
             .values_list("role", flat=True)
             .first()
+            if isinstance(user, User)
+            else None
         )
         if role is None:
             raise PermissionDenied(_OTHER_ORG)
@@ -66,10 +77,7 @@ class HasRole(permissions.BasePermission):
         if minimum is None:
             return True
         if request.role is None:
-            raise PermissionDenied(
-                "This request names no organization: use an API key, a JWT with an org_id "
-                "claim, or your organization's own domain."
-            )
+            raise PermissionDenied(_NO_ORG)
         if not Role.at_least(request.role, minimum):
             self.message = (
                 f"Your role ({request.role}) does not allow this action; it needs {minimum}."
@@ -78,25 +86,39 @@ class HasRole(permissions.BasePermission):
         return True
 
 
-class OrganizationScopedMixin:
+class OrganizationRequest(Request):
+    """The type of ``self.request`` in the API views: a DRF Request on which
+    ``OrganizationScopedMixin.perform_authentication`` has set the organization the request
+    acts on and the caller's role in it (None, None when it names no organization). Only a
+    type: the object is DRF's own Request, these attributes are set on it."""
+
+    organization: Organization | None
+    role: str | None
+    tenant: Organization  # set by django-tenants' middleware, or here from the credential
+
+
+class OrganizationScopedMixin(APIView):
     """Mixed into every API view. Declare ``read_role``/``write_role`` (and ``action_roles``
     for workflow actions such as ``{"end": Role.MEMBER}``)."""
 
     read_role: ClassVar[str | None] = Role.VIEWER
     write_role: ClassVar[str | None] = Role.ADMIN
-    action_roles: ClassVar[dict[str, str]] = {}
+    action_roles: ClassVar[dict[str, str | None]] = {}
     permission_classes = [permissions.IsAuthenticated, HasRole]
+    request: OrganizationRequest
 
     def perform_authentication(self, request: Request) -> None:
         if not request.user or not request.user.is_authenticated:
             raise NotAuthenticated()
         organization, role = resolve_organization(request)
-        request.organization = organization
-        request.role = role
-        if organization is not None and connection.schema_name != organization.schema_name:
-            connection.set_tenant(organization)
+        # Here a Request becomes an OrganizationRequest: this sets what that type declares.
+        scoped = cast(OrganizationRequest, request)
+        scoped.organization = organization
+        scoped.role = role
+        if organization is not None and current_schema_name() != organization.schema_name:
+            activate_tenant(organization)
         if organization is not None:
-            request.tenant = organization
+            scoped.tenant = organization
 
     def required_role(self, request: Request) -> str | None:
         action = getattr(self, "action", None)
@@ -108,7 +130,11 @@ class OrganizationScopedMixin:
 
     @property
     def organization(self) -> Organization:
-        return self.request.organization
+        """The organization the request acts on (HasRole has refused requests naming none)."""
+        organization = self.request.organization
+        if organization is None:
+            raise PermissionDenied(_NO_ORG)
+        return organization
 
 
 class OrganizationAPIView(OrganizationScopedMixin, APIView):

@@ -45,7 +45,9 @@ class OrganizationViewSet(OrganizationScopedViewSet):
     def get_queryset(self):
         if self.request.organization is not None and not isinstance(self.request.user, User):
             return Organization.objects.filter(pk=self.request.organization.pk)
-        return selectors.organization_list_for_user(user=self.request.user).order_by("name")
+        return selectors.organization_list_for_user(user=request_person(self.request)).order_by(
+            "name"
+        )
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())

@@ -92,16 +92,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         details = {}
         message = (
-            str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail
+            str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
         )
         if isinstance(exc.detail, (dict, list)):
             details = {"detail": _flatten(exc.detail)}
-    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-        retry_after = max(1, int(exc.wait + 0.999))
+    wait: float | None = None
+    if isinstance(exc, drf_exceptions.Throttled):
+        wait = exc.wait  # type: ignore[attr-defined]  # set in Throttled.__init__; not in the stubs
+    if wait is not None:
+        retry_after = max(1, int(wait + 0.999))
         headers["Retry-After"] = str(retry_after)
         details["retry_after_seconds"] = retry_after
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    # APIView.handle_exception sets ``auth_header`` on 401s: not an attribute of the class.
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
     response = Response(
         error_body(code=code, message=message, details=details, request_id=request_id),
         status=exc.status_code,
