@@ -7,6 +7,14 @@ from voiceagents.exceptions import ApplicationError, Conflict, NotFound, Validat
 
 __all__ = [
     "AgentUnavailable",
+    "BatchEmpty",
+    "BatchNotDeletable",
+    "BatchNotEditable",
+    "BatchNotFound",
+    "BatchSourceRefused",
+    "BatchSourceTooLarge",
+    "BatchSourceUnavailable",
+    "BatchSourceUnreadable",
     "CallAlreadyEnded",
     "CallNotFound",
     "CallNotInProgress",
@@ -14,6 +22,8 @@ __all__ = [
     "CarrierNotConfigured",
     "CarrierRequestFailed",
     "ConcurrencyLimitReached",
+    "DncEntryExists",
+    "DncEntryNotFound",
     "InvalidPhoneNumber",
     "InvalidStreamToken",
     "MessageNotFound",
@@ -39,6 +49,16 @@ class CallsErrorCode(StrEnum):
     CARRIER_NOT_CONFIGURED = "carrier_not_configured"
     CARRIER_ERROR = "carrier_error"
     INVALID_STREAM_TOKEN = "invalid_stream_token"
+    BATCH_NOT_FOUND = "batch_not_found"
+    BATCH_NOT_EDITABLE = "batch_not_editable"
+    BATCH_NOT_DELETABLE = "batch_not_deletable"
+    BATCH_EMPTY = "batch_empty"
+    BATCH_SOURCE_TOO_LARGE = "batch_source_too_large"
+    BATCH_SOURCE_UNREADABLE = "batch_source_unreadable"
+    BATCH_SOURCE_REFUSED = "batch_source_refused"
+    BATCH_SOURCE_UNAVAILABLE = "batch_source_unavailable"
+    DNC_ENTRY_NOT_FOUND = "dnc_entry_not_found"
+    DNC_ENTRY_EXISTS = "dnc_entry_exists"
 
 
 class InvalidPhoneNumber(ValidationFailed):
@@ -115,3 +135,72 @@ class InvalidStreamToken(ApplicationError):
     code = CallsErrorCode.INVALID_STREAM_TOKEN
     status = 403
     default_message = "This media stream token is invalid, expired or already used."
+
+
+# --- batches and the do-not-call list ------------------------------------------------------------
+
+
+class BatchNotFound(NotFound):
+    code = CallsErrorCode.BATCH_NOT_FOUND
+    default_message = "Batch not found."
+
+
+class BatchNotEditable(Conflict):
+    """Settings change only while a batch is a draft or paused; details name the status."""
+
+    code = CallsErrorCode.BATCH_NOT_EDITABLE
+    default_message = "A batch's settings can be changed only while it is a draft or paused."
+
+
+class BatchNotDeletable(Conflict):
+    code = CallsErrorCode.BATCH_NOT_DELETABLE
+    default_message = (
+        "A running or paused batch, or one with calls in flight, cannot be deleted: "
+        "cancel it first and wait for its calls to end."
+    )
+
+
+class BatchEmpty(ValidationFailed):
+    code = CallsErrorCode.BATCH_EMPTY
+    default_message = "The input has no rows to call."
+
+
+class BatchSourceTooLarge(ApplicationError):
+    """The input is over BATCH_MAX_FILE_BYTES; details carry the limit."""
+
+    code = CallsErrorCode.BATCH_SOURCE_TOO_LARGE
+    status = 413
+    default_message = "The batch's input is larger than this server accepts."
+
+
+class BatchSourceUnreadable(ValidationFailed):
+    """The input as a whole cannot be read (its encoding, its JSON, its header). A single
+    broken line is not this: it becomes an invalid row with its line number."""
+
+    code = CallsErrorCode.BATCH_SOURCE_UNREADABLE
+    default_message = "The batch's input cannot be read."
+
+
+class BatchSourceRefused(ValidationFailed):
+    """A ``file_url`` this server will not fetch: not https or s3, a private, loopback or
+    link-local address, S3 not configured, a bucket or key it may not read."""
+
+    code = CallsErrorCode.BATCH_SOURCE_REFUSED
+    default_message = "This file_url is not allowed."
+
+
+class BatchSourceUnavailable(ValidationFailed):
+    """The ``file_url`` could not be fetched (connection, TLS, an HTTP or S3 error)."""
+
+    code = CallsErrorCode.BATCH_SOURCE_UNAVAILABLE
+    default_message = "The file_url could not be fetched."
+
+
+class DncEntryNotFound(NotFound):
+    code = CallsErrorCode.DNC_ENTRY_NOT_FOUND
+    default_message = "Do-not-call entry not found."
+
+
+class DncEntryExists(Conflict):
+    code = CallsErrorCode.DNC_ENTRY_EXISTS
+    default_message = "This number is already on the do-not-call list."

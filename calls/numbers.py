@@ -23,6 +23,22 @@ def e164(value: object, *, field: str = "number") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def e164_in_region(value: object, *, region: str) -> str | None:
+    """``value`` as E.164, or None when it is not a valid number. A number written without
+    its country code is read as a number of ``region`` (ISO 3166 alpha-2, e.g. ``US``:
+    ``(415) 555-0100`` is ``+14155550100``)."""
+    text = value.strip() if isinstance(value, str) else str(value or "").strip()
+    if not text:
+        return None
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def e164_or_none(value: object) -> str | None:
     try:
         return e164(value)

@@ -6,6 +6,7 @@ Everything reads the active tenant schema, so another organization's rows are si
 """
 
 from calls.selectors.bridge import BridgeContext, bridge_context_get
+from calls.selectors.caller_id import caller_number_get
 from calls.selectors.calls import call_get, call_get_with_timeline, call_list, call_status_get
 from calls.selectors.messages import message_get, message_list
 from calls.selectors.organizations import current_organization
@@ -34,6 +35,7 @@ __all__ = [
     "call_list",
     "call_route",
     "call_status_get",
+    "caller_number_get",
     "current_organization",
     "message_get",
     "message_list",

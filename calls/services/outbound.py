@@ -19,12 +19,11 @@ from calls.exceptions import (
     CallAlreadyEnded,
     CallNotInProgress,
     CarrierNotConfigured,
-    NoCallerId,
 )
 from calls.metrics import CALLS_STARTED
-from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason, PhoneNumber
+from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason
 from calls.numbers import e164
-from calls.selectors import agent_is_available, call_get, current_organization
+from calls.selectors import agent_is_available, call_get, caller_number_get
 from calls.services._common import _agent_version, _carrier_failure, _concurrency_check, _fail
 from calls.services.timeline import _event, _finalize, _locked
 from calls.telephony.base import CarrierClient, CarrierError
@@ -40,28 +39,6 @@ logger = structlog.get_logger(__name__)
 
 # The Celery task that dials a queued call (calls.tasks), sent by name.
 CALL_PLACE_TASK = "calls.call_place"
-
-
-def _caller_number(*, agent: Agent, from_phone: str | None) -> PhoneNumber:
-    """The number an outbound call comes from: the one asked for, else the organization's
-    default caller id, else a number assigned to the agent."""
-    if from_phone:
-        number = e164(from_phone, field="from_phone")
-        phone_number = PhoneNumber.objects.filter(number=number, voice_enabled=True).first()
-        if phone_number is None:
-            raise _fail("from_phone", f"{number} is not one of this organization's voice numbers.")
-        return phone_number
-    default = current_organization().default_caller_id
-    if default:
-        phone_number = PhoneNumber.objects.filter(number=default, voice_enabled=True).first()
-        if phone_number is not None:
-            return phone_number
-    phone_number = (
-        PhoneNumber.objects.filter(agent=agent, voice_enabled=True).order_by("id").first()
-    )
-    if phone_number is None:
-        raise NoCallerId()
-    return phone_number
 
 
 def call_initiate(
@@ -86,7 +63,7 @@ def call_initiate(
         raise AgentUnavailable(details={"agent_id": agent.pk})
     if variables is not None and not isinstance(variables, Mapping):
         raise _fail("variables", "Give an object of names and values.")
-    phone_number = _caller_number(agent=agent, from_phone=from_phone)
+    phone_number = caller_number_get(agent=agent, from_phone=from_phone)
     with transaction.atomic():
         _concurrency_check()
         call = Call.objects.create(
