@@ -16,16 +16,17 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from django.db import connection, transaction
+from django.db import transaction
 
 from voiceagents.celery import app
+from voiceagents.tenancy import current_schema_name
 
 SCHEMA_HEADER = "_schema_name"
 
 
 def tenant_headers() -> dict[str, str]:
     """Task headers that make the worker run the task in the schema active now."""
-    return {SCHEMA_HEADER: str(getattr(connection, "schema_name", "public"))}
+    return {SCHEMA_HEADER: current_schema_name()}
 
 
 def task_by_name(name: str) -> Task[Any, Any]:
