@@ -5,6 +5,10 @@ frame to it.
 
 Plain AsyncConsumer rather than AsyncWebsocketConsumer: the audio path is one dispatch and one
 orjson parse per frame, with nothing in between.
+
+However the socket ends (the carrier hangs up or closes, a frame is malformed, a handler
+raises, the server shuts down and cancels the task), the call is finalized once, through the
+bridge and the ``call_finalize`` service, with an end reason that says which.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from channels.layers import get_channel_layer
 from calls.bridge.build import bridge_build
 from calls.bridge.core import CallBridge
 from calls.control import control_group
-from calls.telephony.media import MediaProtocol, loads
+from calls.exceptions import CallsErrorCode
+from calls.models import EndReason
+from calls.telephony.media import InvalidStartFrame, MediaProtocol, loads
 from calls.telephony.registry import carrier_spec
 
 logger = structlog.get_logger(__name__)
@@ -29,6 +35,11 @@ logger = structlog.get_logger(__name__)
 # the logs or the CPU.
 MAX_LOGGED_BAD_FRAMES = 5
 CLOSE_POLICY_VIOLATION = 4403
+CLOSE_NORMAL = 1000
+CLOSE_INTERNAL_ERROR = 1011
+# The close code the ASGI server reports to us when it shuts down (uvicorn: "service restart").
+CLOSE_SERVICE_RESTART = 1012
+SHUTDOWN_MESSAGE = "The server shut down during the call."
 
 
 class MediaStreamConsumer(AsyncConsumer):
@@ -36,6 +47,8 @@ class MediaStreamConsumer(AsyncConsumer):
 
     bridge: CallBridge | None = None
     bad_frames = 0
+    repeated_starts = 0
+    close_code = CLOSE_NORMAL
 
     def __init__(self, *, carrier: str) -> None:
         self.protocol_class: type[MediaProtocol] = carrier_spec(carrier).media_protocol_class
@@ -43,19 +56,13 @@ class MediaStreamConsumer(AsyncConsumer):
     async def websocket_connect(self, message) -> None:
         grant = self.scope.get("stream_grant")
         if grant is None:
-            logger.warning(
-                "media_stream_refused",
-                reason=self.scope.get("stream_refusal", "no stream token"),
-                path=self.scope.get("path"),
-            )
-            await self.send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION})
+            await self._refuse(logger, self.scope.get("stream_refusal", "no stream token"))
             return
         self.log = logger.bind(call_id=grant.call_id, organization=grant.schema_name)
         self.protocol = self.protocol_class()
         bridge = await bridge_build(grant, self.protocol, send=self._send_text, close=self._close)
         if bridge is None:
-            self.log.warning("media_stream_refused", reason="call missing or already ended")
-            await self.send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION})
+            await self._refuse(self.log, "call missing or already ended")
             return
         self.bridge = bridge
         self.schema_name = grant.schema_name
@@ -92,6 +99,8 @@ class MediaStreamConsumer(AsyncConsumer):
             "websocket.connect": self.websocket_connect,
             "websocket.disconnect": self.websocket_disconnect,
         }
+        # How the call ends if the loop stops without the carrier closing it (see finally).
+        ending = (EndReason.FAILED, CallsErrorCode.BRIDGE_ERROR, "")
         try:
             while True:
                 message = await receive()
@@ -102,11 +111,39 @@ class MediaStreamConsumer(AsyncConsumer):
                     await handler(message)
         except StopConsumer:
             pass
+        except asyncio.CancelledError:
+            # The server is shutting down (daphne cancels its applications).
+            ending = (EndReason.FAILED, CallsErrorCode.SERVER_SHUTDOWN, SHUTDOWN_MESSAGE)
+            raise
+        except Exception as exc:
+            # A bug: one line with the traceback, then the call ends as failed.
+            getattr(self, "log", logger).exception("media_stream_failed")
+            ending = (EndReason.FAILED, CallsErrorCode.BRIDGE_ERROR, f"{type(exc).__name__}")
+            self.close_code = CLOSE_INTERNAL_ERROR
+            if self.bridge is None:
+                with contextlib.suppress(Exception):
+                    await self.send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR})
         finally:
             if control is not None:
                 control.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await control
+            await self._end(*ending)
+
+    async def _end(self, end_reason: str, error_code: str, error_message: str) -> None:
+        """Finalize the call if nothing did yet (the bridge ends a call once: after a close,
+        this only waits for that ending) and leave the call's control group."""
+        bridge = self.bridge
+        if bridge is None:
+            return
+        try:
+            await bridge.finish(end_reason, error_code=error_code, error_message=error_message)
+        finally:
+            if self.channel_layer is not None:
+                with contextlib.suppress(Exception):
+                    await self.channel_layer.group_discard(
+                        control_group(self.call_id), self.channel_name
+                    )
 
     async def _channel_layer_messages(self) -> None:
         receive = self.channel_layer.receive
@@ -127,7 +164,12 @@ class MediaStreamConsumer(AsyncConsumer):
         await self.send({"type": "websocket.send", "text": text})
 
     async def _close(self) -> None:
-        await self.send({"type": "websocket.close", "code": 1000})
+        await self.send({"type": "websocket.close", "code": self.close_code})
+
+    async def _refuse(self, log, reason: str) -> None:
+        """Deny the handshake (the server answers 403): one line at info, no traceback."""
+        log.info("media_stream_refused", carrier=self.protocol_class.name, reason=reason)
+        await self.send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION})
 
     async def websocket_receive(self, message) -> None:
         bridge = self.bridge
@@ -143,8 +185,7 @@ class MediaStreamConsumer(AsyncConsumer):
             elif event == protocol.MARK:
                 bridge.mark_played(protocol.mark_name(frame))
             elif event == protocol.START:
-                start = protocol.parse_start(frame)
-                await bridge.start(carrier_call_id=start.carrier_call_id, stream_id=start.stream_id)
+                await self._stream_start(bridge, frame)
             elif event == protocol.DTMF:
                 await bridge.dtmf(protocol.dtmf_digit(frame))
             elif event == protocol.STOP:
@@ -153,6 +194,29 @@ class MediaStreamConsumer(AsyncConsumer):
                 self._bad_frame(f"unknown event {event!r}")
         except (ValueError, KeyError, TypeError) as exc:
             self._bad_frame(f"{type(exc).__name__}: {exc}")
+
+    async def _stream_start(self, bridge: CallBridge, frame: dict) -> None:
+        """The first valid ``start`` opens the model session; a malformed one ends the call
+        (there is nothing to bridge without its ids); later ones are ignored."""
+        if bridge.started:
+            self.repeated_starts += 1
+            if self.repeated_starts == 1:
+                self.log.warning("media_stream_start_repeated")
+                bridge.event("media_stream_start_repeated")
+            return
+        try:
+            start = self.protocol.parse_start(frame)
+        except InvalidStartFrame as exc:
+            self.log.warning("media_stream_start_invalid", reason=exc.reason)
+            bridge.event("media_stream_start_invalid", reason=exc.reason)
+            self.close_code = CLOSE_POLICY_VIOLATION
+            await bridge.finish(
+                EndReason.FAILED,
+                error_code=CallsErrorCode.INVALID_START_FRAME,
+                error_message=f"Malformed media stream start: {exc.reason}.",
+            )
+            return
+        await bridge.start(carrier_call_id=start.carrier_call_id, stream_id=start.stream_id)
 
     def _bad_frame(self, reason: str) -> None:
         self.bad_frames += 1
@@ -169,16 +233,24 @@ class MediaStreamConsumer(AsyncConsumer):
         if action == "machine_detected":
             await self.bridge.machine_detected()
         elif action == "hangup":
-            await self.bridge.finish(message.get("end_reason") or "agent_hangup")
+            end_reason = message.get("end_reason")
+            if end_reason not in EndReason.values:
+                end_reason = EndReason.AGENT_HANGUP
+            await self.bridge.finish(end_reason)
 
     async def call_transcript(self, message) -> None:
         """Our own turns published to ``call-<id>`` (operators watch that group); ignore."""
 
     async def websocket_disconnect(self, message) -> None:
-        if self.bridge is not None:
-            await self.bridge.carrier_closed()
-            if self.channel_layer is not None:
-                await self.channel_layer.group_discard(
-                    control_group(self.call_id), self.channel_name
+        bridge = self.bridge
+        if bridge is not None:
+            if message.get("code") == CLOSE_SERVICE_RESTART:
+                # Not the carrier: our server is shutting down (uvicorn closes every socket).
+                await bridge.finish(
+                    EndReason.FAILED,
+                    error_code=CallsErrorCode.SERVER_SHUTDOWN,
+                    error_message=SHUTDOWN_MESSAGE,
                 )
+            else:
+                await bridge.carrier_closed()
         raise StopConsumer()

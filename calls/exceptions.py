@@ -59,6 +59,11 @@ class CallsErrorCode(StrEnum):
     BATCH_SOURCE_UNAVAILABLE = "batch_source_unavailable"
     DNC_ENTRY_NOT_FOUND = "dnc_entry_not_found"
     DNC_ENTRY_EXISTS = "dnc_entry_exists"
+    # Why a call ended as failed on our side (``Call.error_code``, next to carriers' codes).
+    INVALID_START_FRAME = "invalid_start_frame"
+    BRIDGE_ERROR = "bridge_error"
+    SERVER_SHUTDOWN = "server_shutdown"
+    STALE_CALL = "stale_call"
 
 
 class InvalidPhoneNumber(ValidationFailed):

@@ -27,8 +27,18 @@ class DaphneServer:
     """Our ASGI application in a subprocess: daphne by default, or uvicorn (``server=``), the
     two servers ``make run`` can use."""
 
-    def __init__(self, *, env: dict[str, str], server: str = "daphne") -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        server: str = "daphne",
+        extra_args: list[str] | None = None,
+        name: str = "",
+    ) -> None:
+        """``extra_args`` go after the server's own (a later flag wins: ``--access-log``);
+        ``name`` keeps the log file of a second server of the same kind apart."""
         self.server = server
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -50,7 +60,8 @@ class DaphneServer:
             **env,
         }
         self.process: subprocess.Popen | None = None
-        self.log_path = ROOT / "var" / f"{server}-test-{os.getpid()}.log"
+        suffix = f"-{name}" if name else ""
+        self.log_path = ROOT / "var" / f"{server}{suffix}-test-{os.getpid()}.log"
 
     def start(self) -> DaphneServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +92,7 @@ class DaphneServer:
                 "voiceagents.asgi:application",
             ]
         self.process = subprocess.Popen(
-            [sys.executable, *command],
+            [sys.executable, *command, *self.extra_args],
             cwd=ROOT,
             env=self.env,
             stdout=log,

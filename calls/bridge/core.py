@@ -12,7 +12,8 @@ every call in the process:
 
 Nothing on those paths touches the database or logs. Transcript turns, tool invocations and
 timeline events are buffered and written in batches by a flusher task, and once more when the
-call ends. Every call is finalized exactly once, whichever side ends it.
+call ends. Every call is finalized exactly once, whichever side ends it: the ending runs in
+its own task, so a caller cancelled meanwhile (a server shutting down) does not cut it short.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ MARK_EVERY_MS = 100
 CALLER_QUEUE_FRAMES = 50
 FLUSH_INTERVAL_S = 2.0
 MAX_RECONNECTS = 1
+FINALIZE_RETRY_S = 1.0
 APOLOGY = "We are sorry, we are having technical difficulties. Please call again later."
 DTMF_TEXT = "(The caller pressed the key {digit} on their phone's keypad.)"
 
@@ -104,6 +106,8 @@ class CallBridge(BridgeTimers):
         self._tool_tasks: set[asyncio.Task[Any]] = set()
         self._finished = asyncio.Event()
         self._finishing = False
+        self._started = False
+        self._ending: asyncio.Task[None] | None = None
         self._connected = False
         self._carrier_open = True
 
@@ -144,8 +148,17 @@ class CallBridge(BridgeTimers):
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    @property
+    def started(self) -> bool:
+        """The carrier's stream has started: the model session and the call's tasks run."""
+        return self._started
+
     async def start(self, *, carrier_call_id: str, stream_id: str) -> None:
-        """The carrier's stream started: open the model session and the call's tasks."""
+        """The carrier's stream started: open the model session and the call's tasks. Once
+        per call; a repeated start, or one after the call ended, does nothing."""
+        if self._started or self._finishing:
+            return
+        self._started = True
         ACTIVE_CALLS.inc()
         self.event("media_stream_started", stream_id=stream_id, carrier_call_id=carrier_call_id)
         self._tasks = [
@@ -205,34 +218,63 @@ class CallBridge(BridgeTimers):
         self._carrier_open = False
         await self.finish(self._end_reason_hint or self._pending_hangup or "caller_hangup")
 
-    async def finish(self, end_reason: str) -> None:
-        """End the call once: stop tasks, close the model, write what is buffered, finalize."""
-        if self._finishing:
-            await self._finished.wait()
-            return
-        self._finishing = True
+    async def finish(
+        self, end_reason: str, *, error_code: str = "", error_message: str = ""
+    ) -> None:
+        """End the call once, whoever asks first (later callers wait for that ending): stop
+        the tasks, close the model, write what is buffered, finalize, close the carrier."""
+        if self._ending is None:
+            self._finishing = True
+            self._ending = asyncio.create_task(
+                self._end(end_reason, error_code, error_message), name=f"call-{self.call_id}-end"
+            )
+        # Shielded: cancelling the caller (the consumer's task at a server shutdown, or one of
+        # the tasks the ending itself cancels) must not cancel the ending.
+        await asyncio.shield(self._ending)
+
+    async def _end(self, end_reason: str, error_code: str, error_message: str) -> None:
         try:
-            current = asyncio.current_task()
-            for task in [*self._tasks, *self._tool_tasks]:
-                if task is not current:
-                    task.cancel()
-            for task in [*self._tasks, *self._tool_tasks]:
-                if task is not current:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            tasks = [*self._tasks, *self._tool_tasks]
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             with contextlib.suppress(Exception):
                 await self.session.close()
             self.event("call_ended", end_reason=end_reason, frames_dropped=self.frames_dropped)
             await self._flush()
-            await self.hooks.finalize(end_reason=end_reason, usage=self.usage)
+            await self._finalize(end_reason, error_code, error_message)
             if self._carrier_open:
                 self._carrier_open = False
                 with contextlib.suppress(Exception):
                     await self._close_carrier()
         finally:
-            if self._tasks:
+            if self._started:
                 ACTIVE_CALLS.dec()
             self._finished.set()
+
+    async def _finalize(self, end_reason: str, error_code: str, error_message: str) -> None:
+        """Finalize through the hooks, with one retry (the service is idempotent). A call
+        this cannot finalize (the database is gone) is left to the stale-calls sweeper."""
+        for attempt in (1, 2):
+            try:
+                await self.hooks.finalize(
+                    end_reason=end_reason,
+                    usage=self.usage,
+                    error_code=error_code,
+                    error_message=error_message,
+                )
+                return
+            except Exception as exc:
+                self.log.warning(
+                    "bridge_finalize_failed",
+                    end_reason=end_reason,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
+                if attempt == 1:
+                    await asyncio.sleep(FINALIZE_RETRY_S)
 
     # --- carrier -> model ---------------------------------------------------------------------
 

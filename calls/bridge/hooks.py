@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
@@ -14,6 +15,8 @@ from calls.bridge.interface import BridgeHooks, PendingRecords
 from voiceagents.tenancy import in_tenant
 
 __all__ = ["ServiceHooks"]
+
+logger = structlog.get_logger(__name__)
 
 
 class ServiceHooks(BridgeHooks):
@@ -42,15 +45,27 @@ class ServiceHooks(BridgeHooks):
             events=records.events,
         )
 
-    async def finalize(self, *, end_reason: str, usage: dict[str, Any]) -> None:
+    async def finalize(
+        self,
+        *,
+        end_reason: str,
+        usage: dict[str, Any],
+        error_code: str = "",
+        error_message: str = "",
+    ) -> None:
         await in_tenant(
             self.schema_name,
             services.call_finalize,
             call_id=self.call_id,
             end_reason=end_reason,
             usage=usage,
+            error_code=error_code,
+            error_message=error_message,
         )
-        await self.publish({"type": "call.ended", "end_reason": end_reason})
+        try:
+            await self.publish({"type": "call.ended", "end_reason": end_reason})
+        except Exception as exc:  # the call is final; watchers only miss the notice
+            logger.warning("call_ended_publish_failed", call_id=self.call_id, error=repr(exc))
 
     async def transfer(self, *, to_number: str) -> None:
         await in_tenant(

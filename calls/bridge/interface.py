@@ -44,7 +44,14 @@ class BridgeHooks:
 
     async def record(self, records: PendingRecords) -> None: ...
 
-    async def finalize(self, *, end_reason: str, usage: dict[str, Any]) -> None: ...
+    async def finalize(
+        self,
+        *,
+        end_reason: str,
+        usage: dict[str, Any],
+        error_code: str = "",
+        error_message: str = "",
+    ) -> None: ...
 
     async def transfer(self, *, to_number: str) -> None: ...
 

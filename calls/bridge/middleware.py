@@ -8,6 +8,7 @@ place a WebSocket's organization is decided.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +17,10 @@ from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
 
 from calls.exceptions import InvalidStreamToken
 from calls.stream_tokens import stream_token_consume
+
+# The media routes' paths (calls/routing.py); a path without a token matches no route and is
+# refused by the router's catch-all (voiceagents/routing.py), with no token to consume.
+MEDIA_PATH = re.compile(r"^/ws/[a-z0-9_-]+/media/(?P<token>[^/]+)$")
 
 # Channels' scope: a plain dict to which Channels (and this middleware) add their own keys.
 Scope = dict[str, Any]
@@ -29,9 +34,10 @@ class StreamTokenMiddleware:
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        if scope["type"] == "websocket" and "/media/" in scope.get("path", ""):
+        match = MEDIA_PATH.match(scope.get("path", "")) if scope["type"] == "websocket" else None
+        if match is not None:
             scope = dict(scope)
-            token = scope["path"].rstrip("/").rsplit("/", 1)[-1]
+            token = match["token"]
             try:
                 # Redis round trip: off the event loop, but not on the ORM's thread.
                 scope["stream_grant"] = await sync_to_async(

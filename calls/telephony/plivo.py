@@ -40,7 +40,15 @@ from calls.telephony.base import (
     SentMessage,
     StatusUpdate,
 )
-from calls.telephony.media import Frame, MediaProtocol, StreamStart
+from calls.telephony.media import (
+    Frame,
+    InvalidStartFrame,
+    MediaProtocol,
+    StreamStart,
+    frame_id,
+    frame_object,
+    media_format,
+)
 from calls.telephony.plivo_signature import signature_v3, signature_v3_valid
 
 __all__ = [
@@ -445,22 +453,26 @@ class PlivoMediaProtocol(MediaProtocol):
     )
 
     def parse_start(self, message: Frame) -> StreamStart:
-        start = message["start"]
-        self.stream_id = start.get("streamId", "")
+        start = frame_object(message.get("start"), "start")
+        stream_id = frame_id(start.get("streamId"), "start.streamId")
+        call_id = frame_id(start.get("callId"), "start.callId")
         # Plivo passes our stream parameters as extraHeaders: "k=v;k=v" (or "k=v,k=v").
         raw = message.get("extra_headers") or start.get("extra_headers") or ""
+        if not isinstance(raw, str):
+            raise InvalidStartFrame("extra_headers is not a string")
         parameters: dict[str, str] = {}
         for part in raw.replace(",", ";").split(";"):
             key, sep, value = part.partition("=")
             if sep and key.strip():
                 parameters[key.strip()] = value.strip()
-        media_format = start.get("mediaFormat") or {}
+        encoding, sample_rate = media_format(start.get("mediaFormat"), "start.mediaFormat")
+        self.stream_id = stream_id
         return StreamStart(
-            stream_id=self.stream_id,
-            carrier_call_id=start.get("callId", ""),
+            stream_id=stream_id,
+            carrier_call_id=call_id,
             parameters=parameters,
-            encoding=media_format.get("encoding", "audio/x-mulaw"),
-            sample_rate=int(media_format.get("sampleRate", 8000)),
+            encoding=encoding,
+            sample_rate=sample_rate,
         )
 
     def mark_name(self, message: Frame) -> str:

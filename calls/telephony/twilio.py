@@ -34,7 +34,14 @@ from calls.telephony.base import (
     StatusUpdate,
     header,
 )
-from calls.telephony.media import Frame, MediaProtocol, StreamStart
+from calls.telephony.media import (
+    Frame,
+    MediaProtocol,
+    StreamStart,
+    frame_id,
+    frame_object,
+    media_format,
+)
 
 __all__ = ["CARRIER", "TwilioClient", "TwilioMediaProtocol", "error_kind"]
 
@@ -364,18 +371,23 @@ class TwilioMediaProtocol(MediaProtocol):
     IGNORED = frozenset({"connected"})
 
     def parse_start(self, message: Frame) -> StreamStart:
-        start = message["start"]
-        self.stream_id = start.get("streamSid") or message.get("streamSid", "")
+        start = frame_object(message.get("start"), "start")
+        stream_id = frame_id(start.get("streamSid") or message.get("streamSid"), "streamSid")
+        call_sid = frame_id(start.get("callSid"), "start.callSid")
+        parameters = frame_object(
+            start.get("customParameters"), "start.customParameters", optional=True
+        )
+        encoding, sample_rate = media_format(start.get("mediaFormat"), "start.mediaFormat")
+        self.stream_id = stream_id
         self._media_head = (
             '{"event":"media","streamSid":"' + self.stream_id + '","media":{"payload":"'
         )
-        media_format = start.get("mediaFormat") or {}
         return StreamStart(
-            stream_id=self.stream_id,
-            carrier_call_id=start.get("callSid", ""),
-            parameters={str(k): str(v) for k, v in (start.get("customParameters") or {}).items()},
-            encoding=media_format.get("encoding", "audio/x-mulaw"),
-            sample_rate=int(media_format.get("sampleRate", 8000)),
+            stream_id=stream_id,
+            carrier_call_id=call_sid,
+            parameters={str(k): str(v) for k, v in parameters.items()},
+            encoding=encoding,
+            sample_rate=sample_rate,
         )
 
     def mark_name(self, message: Frame) -> str:
