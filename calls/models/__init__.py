@@ -5,6 +5,7 @@ and their rows, and the do-not-call list. (Schedules will be a module of their o
 
 from calls.models.batches import (
     Batch,
+    BatchEvent,
     BatchRow,
     BatchRowOutcome,
     BatchRowStatus,
@@ -29,6 +30,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
     "Batch",
+    "BatchEvent",
     "BatchRow",
     "BatchRowOutcome",
     "BatchRowStatus",

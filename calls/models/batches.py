@@ -1,8 +1,8 @@
 """Batch calls (tenant schema): a list of people to call with one agent, each row accounted
-for, and the organization's do-not-call list.
+for, its timeline (BatchEvent), and the organization's do-not-call list.
 
 A ``Batch`` keeps exact counters of its rows by status: every row transition goes through
-``calls.services.batches`` (never a bare ``save``), which moves one counter down and another
+``calls.services.batch_rows`` (never a bare ``save``), which moves one counter down and another
 up in the same transaction, so ``total = queued + in_progress + completed + failed + invalid +
 skipped + canceled`` holds at every moment.
 """
@@ -17,6 +17,7 @@ from calls.models.phone_numbers import PhoneNumber
 
 __all__ = [
     "Batch",
+    "BatchEvent",
     "BatchRow",
     "BatchRowOutcome",
     "BatchRowStatus",
@@ -148,6 +149,39 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BatchEvent(models.Model):
+    """One entry of a batch's timeline: a control action (started, paused, resumed, canceled,
+    failed rows retried), a status change the dispatcher made (the circuit breaker, the end),
+    an error. Written explicitly by the batch services, never by signals."""
+
+    class Kind(models.TextChoices):
+        ACTION = "action", "Action"
+        STATUS = "status", "Status change"
+        INFO = "info", "Information"
+        ERROR = "error", "Error"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        "organizations.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who did it (none: the dispatcher).",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["batch", "created_at", "id"]
+        indexes = [models.Index(fields=["batch", "created_at"], name="batch_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.name}"
 
 
 class BatchRow(models.Model):
