@@ -4,9 +4,14 @@ the services and never the other way round."""
 
 from __future__ import annotations
 
+import structlog
 from celery import shared_task
 
 from calls import services
+from organizations.models import Organization
+from voiceagents.tenancy import for_each_tenant
+
+logger = structlog.get_logger(__name__)
 
 
 @shared_task(name="calls.call_place", acks_late=True)
@@ -14,3 +19,21 @@ def call_place(call_id: int) -> None:
     """Dial an outbound call. No automatic retries: a carrier error ends the call as failed
     (with the carrier's code), and the service dials at most once however often this runs."""
     services.call_place(call_id=call_id)
+
+
+@shared_task(name="calls.stale_calls_sweep", acks_late=True, ignore_result=True)
+def stale_calls_sweep() -> int:
+    """Reconcile every organization's stale calls (Celery beat, every
+    ``STALE_CALLS_SWEEP_SECONDS``); returns how many were ended. Keeps no state and may run on
+    several workers at once (the service locks each call with SKIP LOCKED). One
+    organization's failure is logged and the others are still swept."""
+
+    def sweep(organization: Organization) -> int:
+        try:
+            outcomes = services.call_stale_reconcile()
+        except Exception:
+            logger.exception("stale_calls_sweep_failed", organization=organization.schema_name)
+            return 0
+        return sum(1 for outcome in outcomes if outcome.outcome != "live")
+
+    return sum(for_each_tenant(sweep))

@@ -174,6 +174,16 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Stale calls: a call still queued, ringing or in progress past these is reconciled with its
+# carrier (or ended as stale_call) by the periodic task calls.stale_calls_sweep, which runs
+# every STALE_CALLS_SWEEP_SECONDS (its entry in Celery beat's schedule is made with that
+# interval; the admin changes it there afterwards).
+STALE_CALL_QUEUED_SECONDS = env_int("STALE_CALL_QUEUED_SECONDS", 600)
+STALE_CALL_RINGING_SECONDS = env_int("STALE_CALL_RINGING_SECONDS", 300)
+# in progress: longer than the agent's maximum call duration plus this margin
+STALE_CALL_IN_PROGRESS_MARGIN_SECONDS = env_int("STALE_CALL_IN_PROGRESS_MARGIN_SECONDS", 300)
+STALE_CALLS_SWEEP_SECONDS = env_int("STALE_CALLS_SWEEP_SECONDS", 60)
+
 # --- auth and API ------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

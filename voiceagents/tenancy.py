@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast
 from channels.db import database_sync_to_async
 from django.db import connection
 from django_tenants.models import TenantMixin
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from organizations.models import Organization
 
@@ -75,3 +75,15 @@ def current_tenant() -> Organization:
 def activate_tenant(organization: Organization) -> None:
     """Point the default connection at the organization's schema (``connection.set_tenant``)."""
     _tenant_connection().set_tenant(organization)
+
+
+def for_each_tenant(fn: Callable[[Organization], R]) -> list[R]:
+    """``fn(organization)`` run in every organization's schema in turn, the previous schema
+    back afterwards: the one way platform-wide jobs (the stale-calls sweep) visit tenants.
+    An exception in ``fn`` stops the round; catch it inside ``fn`` to go on with the rest."""
+    results = []
+    organizations = Organization.objects.exclude(schema_name=get_public_schema_name())
+    for organization in organizations.order_by("pk"):
+        with tenant_context(organization):
+            results.append(fn(organization))
+    return results

@@ -38,6 +38,7 @@ from calls.services.phone_numbers import (
     routing_rules_replace,
 )
 from calls.services.sms import SMS_MAX_LENGTH, message_receive, message_send
+from calls.services.stale_calls import StaleCallOutcome, call_stale_reconcile
 from calls.services.timeline import call_finalize, call_mark_in_progress
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "SMS_MAX_LENGTH",
     "UNKNOWN_NUMBER_MESSAGE",
     "PhoneNumberImportResult",
+    "StaleCallOutcome",
     "call_end",
     "call_finalize",
     "call_forward_answer",
@@ -59,6 +61,7 @@ __all__ = [
     "call_recording_store",
     "call_records_write",
     "call_say_and_hangup",
+    "call_stale_reconcile",
     "call_status_callback",
     "call_transfer",
     "message_receive",

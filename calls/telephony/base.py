@@ -5,7 +5,8 @@ dataclasses back, so one call flow works with any carrier. The shared vocabulary
 ``CallStatus``) is defined here as Django choices, so the models use these very enums for
 their fields and nothing in this package imports the models. Two directions:
 
-- REST, us -> carrier: ``place_call``, ``hangup``, ``transfer``, ``send_sms``, ``list_numbers``.
+- REST, us -> carrier: ``place_call``, ``hangup``, ``transfer``, ``send_sms``, ``list_numbers``,
+  ``fetch_call_status`` (what the carrier says a call is doing now).
   Every carrier failure (HTTP error or transport error) is raised as :class:`CarrierError`.
 - Webhooks, carrier -> us: ``validate_signature`` on every request, the answer documents
   (``stream_answer``, ``say_and_hangup``, ``forward_answer``, served with ``content_type``) and
@@ -151,6 +152,22 @@ class StatusUpdate:
     recording_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CallState:
+    """What the carrier says about one call when asked (``fetch_call_status``): ``status`` in
+    our vocabulary (``None`` for a word we do not know, kept in ``raw_status``), and the
+    billed duration once it ended."""
+
+    provider_call_id: str
+    status: CallStatus | None
+    raw_status: str
+    duration_seconds: int | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
 def public_url(public_base_url: str, full_path: str) -> str:
     """The URL a carrier signed: our public scheme and host + the request's path and query.
 
@@ -247,6 +264,11 @@ class CarrierClient(abc.ABC):
     @abc.abstractmethod
     def list_numbers(self) -> list[CarrierNumber]:
         """Every number on the account, all pages."""
+
+    @abc.abstractmethod
+    def fetch_call_status(self, provider_call_id: str) -> CallState | None:
+        """The call's status as the carrier knows it now; ``None`` when the carrier does not
+        know the id (CarrierError when it cannot be asked)."""
 
     # --- webhooks: carrier -> us --------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from xml.etree import ElementTree as ET
 import httpx
 
 from calls.telephony.base import (
+    CallState,
     CallStatus,
     Carrier,
     CarrierClient,
@@ -288,6 +289,39 @@ class PlivoClient(CarrierClient):
             raise ValueError("Plivo fetches the message document: document_url is required")
         # A redirect of the A leg to our document, the same request as a transfer.
         self.transfer(provider_call_id, to_number="", forward_url=document_url)
+
+    def fetch_call_status(self, provider_call_id: str) -> CallState | None:
+        """Plivo keeps live calls, queued calls and finished calls (their records) apart: ask
+        for a live call first, then the record of a finished one, then a queued request (our
+        id may still be the RequestUUID of a call never answered)."""
+        path = self._path("Call", provider_call_id)
+        with self._http() as http:
+            for params in ({"status": "live"}, None, {"status": "queued"}):
+                try:
+                    data = self._request("GET", path, params=params, http=http)
+                except CarrierError as exc:
+                    if exc.http_status == 404:
+                        continue
+                    raise
+                if params is None:  # a finished call's record: its hangup cause says how
+                    cause = str(
+                        data.get("hangup_cause_code") or data.get("hangup_cause_name") or ""
+                    )
+                    status = hangup_cause_status(cause) if cause else None
+                    return CallState(
+                        provider_call_id=provider_call_id,
+                        status=status or CallStatus.COMPLETED,
+                        raw_status=str(data.get("call_state") or cause or "completed"),
+                        duration_seconds=_int_or_none(data.get("call_duration")),
+                    )
+                default = "in-progress" if params["status"] == "live" else "queued"
+                raw_status = str(data.get("call_status") or default)
+                return CallState(
+                    provider_call_id=provider_call_id,
+                    status=STATUS_MAP.get(raw_status.strip().lower()),
+                    raw_status=raw_status,
+                )
+        return None
 
     def send_sms(
         self, *, to: str, from_: str, body: str, status_callback_url: str | None = None

@@ -22,6 +22,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, Dial, Start, VoiceResponse
 
 from calls.telephony.base import (
+    CallState,
     CallStatus,
     Carrier,
     CarrierClient,
@@ -224,6 +225,21 @@ class TwilioClient(CarrierClient):
         self, provider_call_id: str, *, message: str, document_url: str | None = None
     ) -> None:
         self._call(self._client.calls(provider_call_id).update, twiml=self.say_and_hangup(message))
+
+    def fetch_call_status(self, provider_call_id: str) -> CallState | None:
+        try:
+            call = self._call(self._client.calls(provider_call_id).fetch)
+        except CarrierError as exc:
+            if exc.http_status == 404:
+                return None
+            raise
+        raw_status = str(call.status or "")
+        return CallState(
+            provider_call_id=provider_call_id,
+            status=self.normalize_status(raw_status),
+            raw_status=raw_status,
+            duration_seconds=_int_or_none(call.duration),
+        )
 
     def send_sms(
         self, *, to: str, from_: str, body: str, status_callback_url: str | None = None

@@ -7,6 +7,9 @@ Serves, with HTTP basic auth checked (401 like Plivo):
 - ``DELETE Call/{call_uuid}/``: hang up a live call (204; 404 if not live)
 - ``DELETE Request/{request_uuid}/``: cancel a call not yet answered (204; 404 otherwise)
 - ``POST Call/{call_uuid}/`` with ``legs``/``aleg_url``: transfer (202)
+- ``GET Call/{call_uuid}/?status=live``: a live call (``call_status``); ``GET Call/{uuid}/``: a
+  finished call's record (``hangup_cause_code``, ``call_duration``); ``GET
+  Call/{request_uuid}/?status=queued``: a call not answered yet; 404 otherwise
 - ``POST Message/``: send (202, ``message_uuid`` list)
 - ``GET Number/?limit=&offset=``: paged by ``meta.next``; ``limit`` above 20 is a 400 as on Plivo
 
@@ -76,6 +79,8 @@ class FakePlivoCall:
     state: str = "queued"  # queued -> in-progress -> completed | canceled
     call_uuid: str | None = None
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    hangup_cause_code: int = 4000
+    duration: int = 0
 
 
 @dataclass
@@ -110,6 +115,13 @@ class FakePlivoRest(FakeCarrierRest):
             call.call_uuid = str(uuid.uuid4())
             return call.call_uuid
 
+    def end(self, call_uuid: str, *, cause_code: int = 4000, duration: int = 0) -> None:
+        """The live call ends (its record then carries ``cause_code`` and ``duration``)."""
+        with self._lock:
+            call = self.call_by_uuid(call_uuid)
+            assert call is not None, call_uuid
+            call.state, call.hangup_cause_code, call.duration = "completed", cause_code, duration
+
     def call_by_uuid(self, call_uuid: str) -> FakePlivoCall | None:
         return next((c for c in self.calls.values() if c.call_uuid == call_uuid), None)
 
@@ -138,6 +150,8 @@ class FakePlivoRest(FakeCarrierRest):
             return self._hangup(item)
         if resource == "Call" and method == "POST" and item:
             return self._transfer(item, request)
+        if resource == "Call" and method == "GET" and item:
+            return self._get_call(item, request)
         if resource == "Request" and method == "DELETE" and item:
             return self._cancel(item)
         if resource == "Message" and method == "POST" and item is None:
@@ -159,6 +173,40 @@ class FakePlivoRest(FakeCarrierRest):
             "message": "call fired",
             "request_uuid": call.request_uuid,
         }
+
+    def _get_call(self, item: str, request: RecordedRequest) -> tuple[int, Any]:
+        status = (request.query.get("status") or [None])[0]
+        with self._lock:
+            if status == "queued":
+                call = self.calls.get(item)
+                if call is None or call.state != "queued":
+                    return self._error(404, "not found")
+                return 200, {
+                    "api_id": str(uuid.uuid4()),
+                    "call_status": "queued",
+                    "request_uuid": call.request_uuid,
+                }
+            call = self.call_by_uuid(item)
+            if status == "live":
+                if call is None or call.state != "in-progress":
+                    return self._error(404, "not found")
+                return 200, {
+                    "api_id": str(uuid.uuid4()),
+                    "call_status": "in-progress",
+                    "call_uuid": item,
+                    "direction": "outbound",
+                }
+            if call is None or call.state != "completed":
+                return self._error(404, "not found")
+            return 200, {
+                "api_id": str(uuid.uuid4()),
+                "call_uuid": item,
+                "call_duration": call.duration,
+                "bill_duration": call.duration,
+                "hangup_cause_code": call.hangup_cause_code,
+                "hangup_cause_name": "Normal Hangup",
+                "call_direction": "outbound",
+            }
 
     def _hangup(self, call_uuid: str) -> tuple[int, Any]:
         with self._lock:

@@ -4,6 +4,8 @@ Serves, for one account, with HTTP basic auth checked like Twilio (401 + error 2
 
 - ``POST /2010-04-01/Accounts/{sid}/Calls.json``: create (201, a ``CA...`` call resource)
 - ``POST .../Calls/{CallSid}.json``: update (``Status``, ``Twiml``, ``Url``)
+- ``GET .../Calls/{CallSid}.json``: fetch (its ``status``, which a test may set, and
+  ``duration``; 404 with error 20404 for a sid the account does not have)
 - ``GET .../IncomingPhoneNumbers.json``: paged like Twilio (``PageSize``, ``Page``,
   ``next_page_uri``, which the SDK follows)
 - ``POST .../Messages.json``: create (201, ``SM...``)
@@ -61,6 +63,7 @@ class FakeCall:
     status: str
     params: dict[str, list[str]]  # the create request's form
     updates: list[dict[str, list[str]]] = field(default_factory=list)
+    duration: int | None = None  # seconds, once the call ended
 
     def param(self, name: str) -> str | None:
         values = self.params.get(name)
@@ -123,6 +126,8 @@ class FakeTwilioRest(FakeCarrierRest):
             return self._create_call(request)
         if resource == "Calls" and request.method == "POST":
             return self._update_call(item, request)
+        if resource == "Calls" and request.method == "GET" and item is not None:
+            return self._fetch_call(item, request)
         if resource == "Messages" and request.method == "POST" and item is None:
             return self._create_message(request)
         if resource == "IncomingPhoneNumbers" and request.method == "GET" and item is None:
@@ -147,7 +152,7 @@ class FakeTwilioRest(FakeCarrierRest):
             "date_updated": _now(),
             "start_time": None,
             "end_time": None,
-            "duration": None,
+            "duration": None if call.duration is None else str(call.duration),
             "price": None,
             "price_unit": "USD",
             "parent_call_sid": None,
@@ -177,6 +182,12 @@ class FakeTwilioRest(FakeCarrierRest):
         with self._lock:
             self.calls[call.sid] = call
         return 201, self._call_json(call)
+
+    def _fetch_call(self, call_sid: str, request: RecordedRequest) -> tuple[int, Any]:
+        call = self.calls.get(call_sid)
+        if call is None:
+            return self._error(404, 20404, f"The requested resource {request.path} was not found")
+        return 200, self._call_json(call)
 
     def _update_call(self, call_sid: str, request: RecordedRequest) -> tuple[int, Any]:
         call = self.calls.get(call_sid)
