@@ -212,7 +212,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, with the error responses and descriptions our API documents.
+    "DEFAULT_SCHEMA_CLASS": "voiceagents.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "voiceagents.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "organizations.throttling.CredentialRateThrottle",
@@ -222,10 +223,24 @@ REST_FRAMEWORK = {
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+_API_DESCRIPTION = """Build, run and observe AI phone agents.
+
+**The guide:** `docs/api.md` in the voiceagents source walks through every resource with
+examples: organizations and keys, agents and their versions, knowledge bases, phone numbers
+and routing, calls and messages.
+
+- **Authentication:** `Authorization: Bearer <credential>`, an organization API key
+  (`va_live_...`) or a Supabase access token. The credential selects the organization; on an
+  organization's own domain, a credential of another organization is refused with 403.
+- **Errors:** every failure answers `{"error": {"code", "message", "details", "request_id"}}`
+  (the `Error` schema). Branch on `code`; a validation error lists each field's problems in
+  `details.fields`.
+- **Lists** are paginated: `?page=` and `?page_size=` (at most 200).
+- **Rate limits** are per credential; a 429 carries `Retry-After`.
+"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "voiceagents API",
-    "DESCRIPTION": "Build, run and observe AI phone agents. Every error answers "
-    '`{"error": {"code", "message", "details", "request_id"}}`.',
+    "DESCRIPTION": _API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -233,6 +248,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Request bodies are documented as JSON: forms are parsed too, but lists and objects do not
+    # survive form encoding. Document uploads declare multipart/form-data on their views.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Docstrings are for maintainers; what integrators read is given with extend_schema.
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
 }
 
 # --- i18n, static --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ knowledge bases, ranges) is decided by agents.validation, the same for the API a
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from agents.models import Agent, AgentVersion
@@ -14,8 +15,26 @@ class AgentSerializer(serializers.ModelSerializer):
     prompt_variables = serializers.SerializerMethodField(
         help_text="Variables the prompts use ({{customer_name}}), filled per call."
     )
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
-    updated_by = serializers.EmailField(source="updated_by.email", read_only=True, default=None)
+    end_call_phrases = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="When the caller says one of these, the agent says goodbye and hangs up.",
+    )
+    tools = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Enabled tools: end_call, transfer_call, knowledge_search, "
+        "integration:<server>.<tool>.",
+    )
+    provider_config = serializers.DictField(
+        read_only=True, help_text="Provider specifics; Hume: config_id, config_version."
+    )
+    created_by = serializers.EmailField(
+        source="created_by.email", read_only=True, default=None, allow_null=True
+    )
+    updated_by = serializers.EmailField(
+        source="updated_by.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Agent
@@ -58,12 +77,18 @@ class AgentSerializer(serializers.ModelSerializer):
         )
 
 
+@extend_schema_serializer(
+    description="An agent's settings. Creating one needs only `name`; a PATCH sends only the "
+    "fields it changes. Model, voice and Hume's config id default to the provider's."
+)
 class AgentWriteSerializer(serializers.Serializer):
     """Create (``name`` required) and PATCH (``partial=True``) input."""
 
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
-    ai_provider = serializers.CharField(max_length=20, required=False)
+    ai_provider = serializers.CharField(
+        max_length=20, required=False, help_text="openai (the default), gemini or hume."
+    )
     model = serializers.CharField(max_length=100, required=False, allow_blank=True)
     voice = serializers.CharField(max_length=100, required=False, allow_blank=True)
     language = serializers.CharField(max_length=20, required=False)
@@ -93,7 +118,11 @@ class AgentWriteSerializer(serializers.Serializer):
     provider_config = serializers.DictField(
         required=False, help_text="Provider specifics; Hume: config_id, config_version."
     )
-    status = serializers.CharField(max_length=10, required=False)
+    status = serializers.CharField(
+        max_length=10,
+        required=False,
+        help_text="active, or paused (a paused agent takes no calls).",
+    )
 
 
 class AgentDuplicateSerializer(serializers.Serializer):
@@ -105,7 +134,17 @@ class AgentRollbackSerializer(serializers.Serializer):
 
 
 class AgentVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    changed_fields = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The settings this version changed, compared with the one before.",
+    )
+    config = serializers.DictField(
+        read_only=True, help_text="The agent's whole configuration at this version."
+    )
+    created_by = serializers.EmailField(
+        source="created_by.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = AgentVersion
@@ -127,8 +166,8 @@ class AgentVersionDiffQuerySerializer(serializers.Serializer):
 
 class FieldChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
-    old = serializers.JSONField()
-    new = serializers.JSONField()
+    old = serializers.JSONField(help_text="The value in the older version (any JSON value).")
+    new = serializers.JSONField(help_text="The value in the newer version (any JSON value).")
     diff = serializers.CharField(allow_null=True, help_text="Unified diff for long text fields.")
 
 

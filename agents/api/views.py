@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,7 +27,33 @@ from organizations.api.base import OrganizationModelViewSet, OrganizationScopedV
 from organizations.models import Role
 from organizations.selectors import organization_get
 
+_AGENT_EXAMPLE = OpenApiExample(
+    "A support agent",
+    value={
+        "name": "Support Agent",
+        "ai_provider": "openai",
+        "system_prompt": "You answer questions about {{company}}'s opening hours. Be brief.",
+        "first_message": "Hello {{customer_name}}, how can I help?",
+        "end_call_phrases": ["goodbye", "that's all"],
+        "tools": ["end_call"],
+    },
+    request_only=True,
+)
 
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List agents",
+        description="The organization's agents (deleted ones excluded), by name. Filter by "
+        "`ai_provider`, `status` or `name` (contains, any case); order by `name`, "
+        "`ai_provider`, `status`, `version`, `created_at` or `updated_at` (`-` reverses).",
+    ),
+    retrieve=extend_schema(
+        summary="Get an agent",
+        description="The agent's current configuration, with its version number and the "
+        "prompt variables its prompts use.",
+    ),
+)
 class AgentViewSet(OrganizationModelViewSet):
     """Agents of the organization: viewers read, admins manage."""
 
@@ -40,14 +71,30 @@ class AgentViewSet(OrganizationModelViewSet):
     def get_object(self) -> Agent:
         return selectors.agent_get(agent_id=self.kwargs["pk"])
 
-    @extend_schema(request=AgentWriteSerializer, responses={201: AgentSerializer})
+    @extend_schema(
+        summary="Create an agent",
+        description="Admins only. Only `name` is required; the rest defaults sensibly (the "
+        "provider's default model and voice). The agent starts at version 1. Prompts may use "
+        "`{{variables}}`, filled per call from the call's `variables`.",
+        request=AgentWriteSerializer,
+        responses={201: AgentSerializer},
+        examples=[_AGENT_EXAMPLE],
+    )
     def create(self, request):
         data = AgentWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         agent = services.agent_create(actor=request_user(request), **data.validated_data)
         return Response(AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AgentWriteSerializer, responses=AgentSerializer)
+    @extend_schema(
+        summary="Change an agent",
+        description="Admins only; send just the fields to change. A change to the "
+        "configuration stores a new version (calls record the version they ran with); "
+        "pausing or resuming (`status`) does not.",
+        request=AgentWriteSerializer,
+        responses=AgentSerializer,
+        examples=[OpenApiExample("Pause an agent", value={"status": "paused"}, request_only=True)],
+    )
     def partial_update(self, request, pk=None):
         agent = self.get_object()
         data = AgentWriteSerializer(data=request.data, partial=True)
@@ -57,12 +104,23 @@ class AgentViewSet(OrganizationModelViewSet):
         )
         return Response(AgentSerializer(agent).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Delete an agent",
+        description="Admins only. The agent leaves lists and answers 404 from now on; its "
+        "versions and its calls' history stay.",
+        responses={204: None},
+    )
     def destroy(self, request, pk=None):
         services.agent_delete(agent=self.get_object(), actor=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=AgentDuplicateSerializer, responses={201: AgentSerializer})
+    @extend_schema(
+        summary="Duplicate an agent",
+        description="Admins only. A new agent with the same configuration and status, at "
+        "version 1, named `name` or `<original name> (copy)`.",
+        request=AgentDuplicateSerializer,
+        responses={201: AgentSerializer},
+    )
     @action(detail=True, methods=["post"])
     def duplicate(self, request, pk=None):
         agent = self.get_object()
@@ -73,19 +131,32 @@ class AgentViewSet(OrganizationModelViewSet):
         )
         return Response(AgentSerializer(copy).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=AgentVersionSerializer(many=True))
+    @extend_schema(
+        summary="List an agent's versions",
+        description="Every configuration the agent has had, newest first.",
+        responses=AgentVersionSerializer(many=True),
+        filters=False,
+    )
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
         page = self.paginate_queryset(selectors.agent_version_list(agent=self.get_object()))
         return self.get_paginated_response(AgentVersionSerializer(page, many=True).data)
 
-    @extend_schema(responses=AgentVersionSerializer)
+    @extend_schema(
+        summary="Get an agent version",
+        description="The configuration the agent had at version `number`.",
+        parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH)],
+        responses=AgentVersionSerializer,
+    )
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
     def version_detail(self, request, pk=None, number=None):
         version = selectors.agent_version_get(agent=self.get_object(), number=number)
         return Response(AgentVersionSerializer(version).data)
 
     @extend_schema(
+        summary="Compare two agent versions",
+        description="What changed between two versions, field by field, with a unified diff "
+        "for long text such as the prompts.",
         parameters=[
             OpenApiParameter("from", int, description="Older version (default: to - 1)."),
             OpenApiParameter("to", int, description="Newer version (default: current)."),
@@ -104,7 +175,13 @@ class AgentViewSet(OrganizationModelViewSet):
         )
         return Response(AgentVersionDiffSerializer(diff).data)
 
-    @extend_schema(request=AgentRollbackSerializer, responses=AgentSerializer)
+    @extend_schema(
+        summary="Roll an agent back",
+        description="Admins only. Makes an earlier version's configuration current again, "
+        "stored as a new version (history is never rewritten).",
+        request=AgentRollbackSerializer,
+        responses=AgentSerializer,
+    )
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
         agent = self.get_object()
@@ -127,7 +204,9 @@ class OrganizationAgentViewSet(OrganizationScopedViewSet):
 
     @extend_schema(
         operation_id="organizations_agents_list",
-        description="The organization's agents (the product's get_organization_agents).",
+        summary="List an organization's agents",
+        description="The same agents as `GET /api/v1/agents/`, for the organization `id` "
+        "(which must be the one the credential acts for).",
         parameters=[
             OpenApiParameter(
                 "id",

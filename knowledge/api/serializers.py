@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from knowledge.embeddings import EMBEDDING_MODELS, LOCAL_MINILM
 from knowledge.models import Document, DocumentVersion, KnowledgeBase, SourceType
 from knowledge.selectors import MAX_TOP_K, SEARCH_MODES
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (checked by the serializer's ``validate_<field>``); in a multipart upload,
+    the object as a JSON string."""
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer):
@@ -44,6 +51,10 @@ class KnowledgeBaseUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
+@extend_schema_serializer(
+    description="How far a version is on its way to being searchable: it is split into "
+    "chunks and each chunk is embedded. `status` is `ready` when search can find it."
+)
 class IngestionSerializer(serializers.ModelSerializer):
     """How turning a version into searchable chunks went (or is going)."""
 
@@ -70,9 +81,27 @@ class IngestionSerializer(serializers.ModelSerializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
-    current_version = serializers.IntegerField(source="current_version.number", default=None)
-    latest_version = serializers.IntegerField(source="latest_version.number", default=None)
-    ingestion = IngestionSerializer(source="latest_version", read_only=True)
+    metadata = serializers.DictField(read_only=True)
+    current_version = serializers.IntegerField(
+        source="current_version.number",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="The version search uses; null until the first version is ready.",
+    )
+    latest_version = serializers.IntegerField(
+        source="latest_version.number",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="The newest version, ready or not.",
+    )
+    ingestion = IngestionSerializer(
+        source="latest_version",
+        read_only=True,
+        allow_null=True,
+        help_text="The latest version's ingestion.",
+    )
 
     class Meta:
         model = Document
@@ -91,6 +120,10 @@ class DocumentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    description="A document's text, either pasted as `content` (JSON) or uploaded as `file` "
+    "(multipart/form-data), not both. Changing the text adds a version."
+)
 class DocumentWriteSerializer(serializers.Serializer):
     """Pasted ``content`` (JSON) or an uploaded ``file`` (multipart), not both."""
 
@@ -99,7 +132,7 @@ class DocumentWriteSerializer(serializers.Serializer):
     file = serializers.FileField(required=False)
     source_type = serializers.ChoiceField(choices=SourceType.choices, required=False)
     encoding = serializers.CharField(max_length=40, required=False)
-    metadata = serializers.JSONField(required=False)
+    metadata = JSONObjectField(required=False, help_text="Your own key-value data, kept as is.")
 
     def validate_metadata(self, value: Any) -> dict:
         if not isinstance(value, dict):
@@ -133,7 +166,9 @@ class DocumentWriteSerializer(serializers.Serializer):
 
 
 class DocumentVersionSerializer(serializers.ModelSerializer):
-    author = serializers.EmailField(source="author.email", default=None, read_only=True)
+    author = serializers.EmailField(
+        source="author.email", default=None, read_only=True, allow_null=True
+    )
     is_current = serializers.SerializerMethodField()
     ingestion = IngestionSerializer(source="*", read_only=True)
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -27,8 +33,25 @@ from knowledge.models import Document, KnowledgeBase
 from organizations.actors import request_user
 from organizations.api.base import OrganizationModelViewSet
 from organizations.models import Role
+from voiceagents.api.schema import error_response
+
+# JSON for pasted text, multipart/form-data for a file upload.
+_DOCUMENT_UPLOAD = {
+    "application/json": DocumentWriteSerializer,
+    "multipart/form-data": DocumentWriteSerializer,
+}
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="List knowledge bases",
+        description="The organization's knowledge bases, by name, with their document counts.",
+    ),
+    retrieve=extend_schema(
+        summary="Get a knowledge base",
+        description="Its settings (embedding model, chunking) and document count.",
+    ),
+)
 class KnowledgeBaseViewSet(OrganizationModelViewSet):
     serializer_class = KnowledgeBaseSerializer
     action_roles = {"search": Role.VIEWER}
@@ -39,7 +62,19 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
     def get_object(self) -> KnowledgeBase:
         return selectors.knowledge_base_get(knowledge_base_id=self.kwargs["pk"])
 
-    @extend_schema(request=KnowledgeBaseCreateSerializer, responses={201: KnowledgeBaseSerializer})
+    @extend_schema(
+        summary="Create a knowledge base",
+        description="Admins only. Documents added to it are split into chunks of `chunk_size` "
+        "tokens and embedded with `embedding_model`, which cannot change later. A hosted model "
+        "needs its provider's key on the platform (400 otherwise).",
+        request=KnowledgeBaseCreateSerializer,
+        responses={201: KnowledgeBaseSerializer},
+        examples=[
+            OpenApiExample(
+                "Support articles", value={"name": "Support articles"}, request_only=True
+            )
+        ],
+    )
     def create(self, request):
         data = KnowledgeBaseCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -51,7 +86,13 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
             KnowledgeBaseSerializer(knowledge_base).data, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(request=KnowledgeBaseUpdateSerializer, responses=KnowledgeBaseSerializer)
+    @extend_schema(
+        summary="Rename a knowledge base",
+        description="Admins only: its name and description. The embedding model and chunking "
+        "cannot change (400): create another knowledge base instead.",
+        request=KnowledgeBaseUpdateSerializer,
+        responses=KnowledgeBaseSerializer,
+    )
     def partial_update(self, request, pk=None):
         knowledge_base = self.get_object()
         data = KnowledgeBaseUpdateSerializer(data=request.data, partial=True)
@@ -63,13 +104,35 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
         services.knowledge_base_update(knowledge_base=knowledge_base, data=changes)
         return Response(KnowledgeBaseSerializer(self.get_object()).data)
 
+    @extend_schema(
+        summary="Delete a knowledge base",
+        description="Admins only. Deletes it with its documents; agents using it no longer "
+        "search it.",
+        responses={204: None},
+    )
     def destroy(self, request, pk=None):
         services.knowledge_base_delete(knowledge_base=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        summary="Search a knowledge base",
+        description="Viewers may search. The best `top_k` chunks for `query`: `hybrid` "
+        "(default) combines meaning (`vector`) with words (`text`). Only ready versions are "
+        "searched.",
         request=SearchRequestSerializer,
-        responses=inline_serializer("SearchResults", {"results": SearchHitSerializer(many=True)}),
+        responses={
+            200: inline_serializer("SearchResults", {"results": SearchHitSerializer(many=True)}),
+            502: error_response("The embedding provider gave an answer that cannot be used."),
+            503: error_response(
+                "`embedding_provider_unavailable`: the embedding provider did not answer; "
+                "retry shortly."
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "A question", value={"query": "When do you open?", "top_k": 3}, request_only=True
+            )
+        ],
     )
     @action(detail=True, methods=["post"])
     def search(self, request, pk=None):
@@ -79,6 +142,19 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
         return Response({"results": SearchHitSerializer(hits, many=True).data})
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="List documents",
+        description="The knowledge base's documents, by title, each with its latest "
+        "version's ingestion. Filter by `source_type`; order by `title`, `created_at` or "
+        "`updated_at`.",
+    ),
+    retrieve=extend_schema(
+        summary="Get a document",
+        description="The document with its current and latest version numbers and how the "
+        "latest version's ingestion is going.",
+    ),
+)
 class DocumentViewSet(OrganizationModelViewSet):
     """Documents of one knowledge base: /knowledge-bases/{kb_id}/documents/."""
 
@@ -105,7 +181,28 @@ class DocumentViewSet(OrganizationModelViewSet):
             knowledge_base=self.knowledge_base, document_id=self.kwargs["pk"]
         )
 
-    @extend_schema(request=DocumentWriteSerializer, responses={201: DocumentSerializer})
+    @extend_schema(
+        summary="Add a document",
+        description="Admins only. Paste text as `content` (JSON), or upload a `file` "
+        "(multipart/form-data): text, Markdown, HTML, PDF, or a CSV of questions and "
+        "answers. The type is guessed from the file unless `source_type` says it. The "
+        "document is searchable once its ingestion is `ready`; poll the document to follow "
+        "it.",
+        request=_DOCUMENT_UPLOAD,
+        responses={201: DocumentSerializer},
+        examples=[
+            OpenApiExample(
+                "Pasted text",
+                value={
+                    "title": "Opening hours",
+                    "content": "We open at nine and close at five, Monday to Friday.",
+                    "metadata": {"team": "front desk"},
+                },
+                request_only=True,
+                media_type="application/json",
+            )
+        ],
+    )
     def create(self, request, kb_id=None):
         data = DocumentWriteSerializer(data=request.data, context={"require_content": True})
         data.is_valid(raise_exception=True)
@@ -121,7 +218,14 @@ class DocumentViewSet(OrganizationModelViewSet):
         )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=DocumentWriteSerializer, responses=DocumentSerializer)
+    @extend_schema(
+        summary="Change a document",
+        description="Admins only. New `content` or a new `file` adds a version (the current "
+        "one stays searchable until the new one is ready); `title` and `metadata` change in "
+        "place.",
+        request=_DOCUMENT_UPLOAD,
+        responses=DocumentSerializer,
+    )
     def partial_update(self, request, kb_id=None, pk=None):
         document = self.get_object()
         data = DocumentWriteSerializer(data=request.data, partial=True)
@@ -135,24 +239,41 @@ class DocumentViewSet(OrganizationModelViewSet):
         )
         return Response(DocumentSerializer(self.get_object()).data)
 
+    @extend_schema(
+        summary="Delete a document",
+        description="Admins only. Deletes it with all its versions; it leaves search at once.",
+        responses={204: None},
+    )
     def destroy(self, request, kb_id=None, pk=None):
         services.document_delete(document=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses=DocumentVersionSerializer(many=True))
+    @extend_schema(
+        summary="List a document's versions",
+        description="Every version of the document, newest first, with its ingestion.",
+        responses=DocumentVersionSerializer(many=True),
+        filters=False,
+    )
     @action(detail=True, methods=["get"])
     def versions(self, request, kb_id=None, pk=None):
         versions = selectors.document_version_list(document=self.get_object())
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(DocumentVersionSerializer(page, many=True).data)
 
-    @extend_schema(responses=DocumentVersionDetailSerializer)
+    @extend_schema(
+        summary="Get a document version",
+        description="Version `number` with its text (a PDF's: the text extracted from it).",
+        parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH)],
+        responses=DocumentVersionDetailSerializer,
+    )
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
     def version_detail(self, request, kb_id=None, pk=None, number=None):
         version = selectors.document_version_get(document=self.get_object(), number=number)
         return Response(DocumentVersionDetailSerializer(version).data)
 
     @extend_schema(
+        summary="Compare two document versions",
+        description="A unified diff of two versions' text.",
         parameters=[
             OpenApiParameter("from", int, description="Default: the version before `to`."),
             OpenApiParameter("to", int, description="Default: the latest version."),
@@ -176,7 +297,13 @@ class DocumentViewSet(OrganizationModelViewSet):
         )
         return Response(VersionDiffSerializer(diff).data)
 
-    @extend_schema(request=RollbackSerializer, responses={201: DocumentSerializer})
+    @extend_schema(
+        summary="Roll a document back",
+        description="Admins only. Adds a version with the text of an earlier one, ingested "
+        "like any new version (history is never rewritten).",
+        request=RollbackSerializer,
+        responses={201: DocumentSerializer},
+    )
     @action(detail=True, methods=["post"])
     def rollback(self, request, kb_id=None, pk=None):
         document = self.get_object()

@@ -71,12 +71,18 @@ class InvitationSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "role", "created_at", "expires_at", "accepted_at"]
 
 
+class InvitationSentSerializer(serializers.Serializer):
+    invitation = InvitationSerializer(read_only=True)
+
+
 class InvitationAcceptSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    created_by = serializers.EmailField(
+        source="created_by.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ApiKey

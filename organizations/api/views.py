@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -15,6 +15,7 @@ from organizations.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
     InvitationAcceptSerializer,
+    InvitationSentSerializer,
     InvitationSerializer,
     MemberAddSerializer,
     MembershipSerializer,
@@ -24,6 +25,9 @@ from organizations.api.serializers import (
     OrganizationUpdateSerializer,
 )
 from organizations.models import ApiKey, Organization, Role, User
+from voiceagents.api.schema import error_response
+
+_LAST_OWNER = error_response("`last_owner`: the organization must keep at least one owner.")
 
 
 # An organization's agents (/organizations/{id}/agents/) are served by the agents app, so this
@@ -49,11 +53,34 @@ class OrganizationViewSet(OrganizationScopedViewSet):
             "name"
         )
 
+    @extend_schema(
+        summary="List your organizations",
+        description="The organizations the caller belongs to, by name. An API key sees only "
+        "its own organization.",
+    )
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(OrganizationSerializer(page, many=True).data)
 
-    @extend_schema(request=OrganizationCreateSerializer, responses={201: OrganizationSerializer})
+    @extend_schema(
+        summary="Create an organization",
+        description="Creates an organization with its own isolated data and domain "
+        "(`<slug>.<base domain>`), and makes the caller its owner. Only a person can do this "
+        "(a Supabase JWT); an API key is refused with 403. Without a `slug`, one is made from "
+        "the name.",
+        request=OrganizationCreateSerializer,
+        responses={
+            201: OrganizationSerializer,
+            409: error_response("`slug_taken`: another organization has this slug."),
+        },
+        examples=[
+            OpenApiExample(
+                "An organization",
+                value={"name": "Acme Dental", "industry": "healthcare", "timezone": "Europe/Paris"},
+                request_only=True,
+            )
+        ],
+    )
     def create(self, request):
         user = request_person(request)
         data = OrganizationCreateSerializer(data=request.data)
@@ -68,11 +95,31 @@ class OrganizationViewSet(OrganizationScopedViewSet):
         )
         return Response(OrganizationSerializer(org).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="Get an organization",
+        description="Its settings: name, slug, domain, time zone, default caller id, "
+        "concurrent-call limit and calling window. Only the organization the credential acts "
+        "for can be read; any other id answers 404.",
+    )
     def retrieve(self, request, pk=None):
         org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
         return Response(OrganizationSerializer(org).data)
 
-    @extend_schema(request=OrganizationUpdateSerializer, responses=OrganizationSerializer)
+    @extend_schema(
+        summary="Change an organization's settings",
+        description="Owners only; send just the fields to change. The calling window bounds "
+        "when outbound calls may start, in the organization's time zone; "
+        "`max_concurrent_calls` caps the calls in progress at once.",
+        request=OrganizationUpdateSerializer,
+        responses=OrganizationSerializer,
+        examples=[
+            OpenApiExample(
+                "A calling window",
+                value={"calling_window_start": "09:00", "calling_window_end": "18:30"},
+                request_only=True,
+            )
+        ],
+    )
     def partial_update(self, request, pk=None):
         org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
         data = OrganizationUpdateSerializer(data=request.data, partial=True)
@@ -80,7 +127,32 @@ class OrganizationViewSet(OrganizationScopedViewSet):
         org = services.organization_update(organization=org, data=dict(data.validated_data))
         return Response(OrganizationSerializer(org).data)
 
-    @extend_schema(request=MemberAddSerializer, responses={200: MembershipSerializer(many=True)})
+    @extend_schema(
+        methods=["GET"],
+        summary="List members",
+        description="The people with a role in the organization.",
+        responses=MembershipSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a member",
+        description="Owners only. Someone who already has an account joins at once (201, the "
+        "membership; an existing member gets the new role). Anyone else is emailed an "
+        "invitation to accept (202), valid for 72 hours by default.",
+        request=MemberAddSerializer,
+        responses={
+            201: MembershipSerializer,
+            202: InvitationSentSerializer,
+            409: _LAST_OWNER,
+        },
+        examples=[
+            OpenApiExample(
+                "An admin",
+                value={"email": "ada@example.com", "role": "admin"},
+                request_only=True,
+            )
+        ],
+    )
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
@@ -106,7 +178,26 @@ class OrganizationViewSet(OrganizationScopedViewSet):
             {"invitation": InvitationSerializer(invitation).data}, status=status.HTTP_202_ACCEPTED
         )
 
-    @extend_schema(request=MemberUpdateSerializer, responses=MembershipSerializer)
+    @extend_schema(
+        methods=["GET"],
+        summary="Get a member",
+        description="One membership: the person's email, name and role.",
+        responses=MembershipSerializer,
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change a member's role",
+        description="Owners only. The last owner cannot be demoted (409).",
+        request=MemberUpdateSerializer,
+        responses={200: MembershipSerializer, 409: _LAST_OWNER},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove a member",
+        description="Owners only. The person loses access to the organization; their account "
+        "stays. The last owner cannot be removed (409).",
+        responses={204: None, 409: _LAST_OWNER},
+    )
     @action(detail=True, methods=["get", "patch", "delete"], url_path=r"members/(?P<member_id>\d+)")
     def member_detail(self, request, pk=None, member_id=None):
         org = selectors.organization_get(organization_id=pk, visible_to=self.organization)
@@ -133,7 +224,15 @@ class InvitationAcceptView(OrganizationAPIView):
     read_role = None
     write_role = None
 
-    @extend_schema(request=InvitationAcceptSerializer, responses=MembershipSerializer)
+    @extend_schema(
+        summary="Accept an invitation",
+        description="Joins the organization with the role the invitation names. Needs the "
+        "invited person's own credential (a Supabase JWT for the invited email address); an "
+        "API key is refused with 403. An unknown, expired or used token answers 400 "
+        "`invitation_invalid`.",
+        request=InvitationAcceptSerializer,
+        responses={201: MembershipSerializer},
+    )
     def post(self, request):
         data = InvitationAcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -155,11 +254,29 @@ class ApiKeyViewSet(OrganizationScopedViewSet):
     def get_queryset(self):
         return selectors.api_key_list(organization=self.organization)
 
+    @extend_schema(
+        summary="List API keys",
+        description="Admins only. The organization's keys, revoked ones included; a key's "
+        "secret is never shown again after it is created.",
+    )
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ApiKeySerializer(page, many=True).data)
 
-    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
+    @extend_schema(
+        summary="Create an API key",
+        description="Admins only. The answer carries the secret (`key`) once: store it, it "
+        "cannot be read again. A key cannot have a higher role than its creator's (403).",
+        request=ApiKeyCreateSerializer,
+        responses={201: ApiKeyCreatedSerializer},
+        examples=[
+            OpenApiExample(
+                "A key for a CI job",
+                value={"name": "ci", "role": "member", "expires_at": None},
+                request_only=True,
+            )
+        ],
+    )
     def create(self, request):
         data = ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -176,11 +293,20 @@ class ApiKeyViewSet(OrganizationScopedViewSet):
         body = ApiKeySerializer(key).data | {"key": raw}
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="Get an API key",
+        description="Admins only. The key's name, role, prefix and use, never its secret.",
+    )
     def retrieve(self, request, pk=None):
         key = selectors.api_key_get(organization=self.organization, api_key_id=pk)
         return Response(ApiKeySerializer(key).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Revoke an API key",
+        description="Admins only. The key answers 401 from now on; it stays in the list with "
+        "its `revoked_at`. Revoking a revoked key changes nothing.",
+        responses={204: None},
+    )
     def destroy(self, request, pk=None):
         key = selectors.api_key_get(organization=self.organization, api_key_id=pk)
         services.api_key_revoke(api_key=key)
