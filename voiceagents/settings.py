@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from voiceagents.env import (
+    ImproperlyConfiguredEnv,
     database_from_url,
     env_bool,
     env_float,
@@ -279,6 +280,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 *
 # front and running `manage.py secrets_reencrypt`. The servers and workers refuse to start
 # without one; `make run` generates one into .env for the demo.
 SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS", [])
+
+# --- batch calls: their input ---------------------------------------------------------------------
+# The largest input a batch is created from (an upload, inline rows, a file_url): 413 beyond.
+BATCH_MAX_FILE_BYTES = env_int("BATCH_MAX_FILE_BYTES", 50 * 1024 * 1024)
+# file_url: https:// hosts on private, loopback or link-local addresses are refused, so the server
+# cannot be turned against its own network; true allows every address, or list the networks
+# (CIDR) that may be reached although not public.
+BATCH_FILE_URL_ALLOW_PRIVATE = env_bool("BATCH_FILE_URL_ALLOW_PRIVATE", False)
+BATCH_FILE_URL_ALLOWED_NETWORKS = env_list("BATCH_FILE_URL_ALLOWED_NETWORKS", [])
+BATCH_FILE_URL_TIMEOUT = env_float("BATCH_FILE_URL_TIMEOUT", 60.0)
+# s3://bucket/<organization slug>/key sources, read with these credentials; off while the key
+# id is empty. BATCH_S3_BUCKETS limits the buckets (empty: any the credentials read).
+BATCH_S3_ACCESS_KEY_ID = env_str("BATCH_S3_ACCESS_KEY_ID", "")
+BATCH_S3_SECRET_ACCESS_KEY = env_str("BATCH_S3_SECRET_ACCESS_KEY", "")
+BATCH_S3_REGION = env_str("BATCH_S3_REGION", "us-east-1")
+BATCH_S3_ENDPOINT_URL = env_str("BATCH_S3_ENDPOINT_URL", "")
+BATCH_S3_BUCKETS = env_list("BATCH_S3_BUCKETS", [])
+if bool(BATCH_S3_ACCESS_KEY_ID) != bool(BATCH_S3_SECRET_ACCESS_KEY):
+    raise ImproperlyConfiguredEnv(
+        "BATCH_S3_ACCESS_KEY_ID and BATCH_S3_SECRET_ACCESS_KEY are set together or not at all."
+    )
+# The fastest pace a batch may ask for (calls started per second).
+BATCH_MAX_CALLS_PER_SECOND = env_float("BATCH_MAX_CALLS_PER_SECOND", 10.0)
 
 # --- providers ---------------------------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
