@@ -6,6 +6,7 @@ from enum import StrEnum
 from voiceagents.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 
 __all__ = [
+    "AIProviderNotConfigured",
     "AgentUnavailable",
     "BatchEmpty",
     "BatchNotDeletable",
@@ -29,6 +30,7 @@ __all__ = [
     "MessageNotFound",
     "NoCallerId",
     "PhoneNumberNotFound",
+    "PhoneNumberNotVoiceEnabled",
     "PhoneNumberTaken",
 ]
 
@@ -64,6 +66,8 @@ class CallsErrorCode(StrEnum):
     BRIDGE_ERROR = "bridge_error"
     SERVER_SHUTDOWN = "server_shutdown"
     STALE_CALL = "stale_call"
+    AI_PROVIDER_NOT_CONFIGURED = "ai_provider_not_configured"
+    PHONE_NUMBER_NOT_VOICE_ENABLED = "phone_number_not_voice_enabled"
 
 
 class InvalidPhoneNumber(ValidationFailed):
@@ -126,6 +130,21 @@ class CarrierNotConfigured(ApplicationError):
     code = CallsErrorCode.CARRIER_NOT_CONFIGURED
     status = 503
     default_message = "This telephony carrier is not configured on the platform."
+
+
+class AIProviderNotConfigured(ApplicationError):
+    """The agent's realtime model provider has no API key: its calls could not talk."""
+
+    code = CallsErrorCode.AI_PROVIDER_NOT_CONFIGURED
+    status = 503
+    default_message = "The agent's AI provider is not configured on the platform."
+
+
+class PhoneNumberNotVoiceEnabled(Conflict):
+    """One of our numbers, but not one calls may come from (voice is off on it)."""
+
+    code = CallsErrorCode.PHONE_NUMBER_NOT_VOICE_ENABLED
+    default_message = "This number is not enabled for voice calls."
 
 
 class CarrierRequestFailed(ApplicationError):

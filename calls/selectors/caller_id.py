@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.models import Agent
-from calls.exceptions import NoCallerId
+from calls.exceptions import NoCallerId, PhoneNumberNotVoiceEnabled
 from calls.models import PhoneNumber
 from calls.numbers import e164
 from calls.selectors.organizations import current_organization
@@ -20,10 +20,16 @@ def caller_number_get(
     there is none. ``field`` is the input's name for ``from_phone`` in errors."""
     if from_phone:
         number = e164(from_phone, field=field)
-        phone_number = PhoneNumber.objects.filter(number=number, voice_enabled=True).first()
+        phone_number = PhoneNumber.objects.filter(number=number).first()
         if phone_number is None:
             message = f"{number} is not one of this organization's voice numbers."
             raise ValidationFailed(message, details={"fields": {field: [message]}})
+        if not phone_number.voice_enabled:
+            raise PhoneNumberNotVoiceEnabled(
+                f"{number} is not enabled for voice calls: turn voice on for it, or call from "
+                "another number.",
+                details={"fields": {field: ["Not enabled for voice calls."]}, "number": number},
+            )
         return phone_number
     default = current_organization().default_caller_id
     if default:

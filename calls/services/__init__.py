@@ -22,6 +22,7 @@ from calls.services.answering import (
 from calls.services.bridge_records import call_prompt_variables_missing_record, call_records_write
 from calls.services.callbacks import call_recording_store, call_status_callback
 from calls.services.outbound import (
+    call_dial_check,
     call_end,
     call_initiate,
     call_place,
@@ -48,6 +49,7 @@ __all__ = [
     "UNKNOWN_NUMBER_MESSAGE",
     "PhoneNumberImportResult",
     "StaleCallOutcome",
+    "call_dial_check",
     "call_end",
     "call_finalize",
     "call_forward_answer",

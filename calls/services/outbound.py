@@ -13,15 +13,17 @@ from django.utils import timezone
 
 from agents.exceptions import AgentNotFound
 from agents.models import Agent
+from agents.realtime.registry import PROVIDERS, provider_credentials
 from calls import lifecycle
 from calls.exceptions import (
     AgentUnavailable,
+    AIProviderNotConfigured,
     CallAlreadyEnded,
     CallNotInProgress,
     CarrierNotConfigured,
 )
 from calls.metrics import CALLS_STARTED
-from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason
+from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason, PhoneNumber
 from calls.numbers import e164
 from calls.selectors import agent_is_available, call_get, caller_number_get
 from calls.services._common import _agent_version, _carrier_failure, _concurrency_check, _fail
@@ -33,7 +35,14 @@ from calls.telephony.urls import call_ref_issue, public_webhook_url
 from voiceagents.queue import enqueue_on_commit
 from voiceagents.tenancy import current_schema_name
 
-__all__ = ["call_end", "call_initiate", "call_place", "call_say_and_hangup", "call_transfer"]
+__all__ = [
+    "call_dial_check",
+    "call_end",
+    "call_initiate",
+    "call_place",
+    "call_say_and_hangup",
+    "call_transfer",
+]
 
 logger = structlog.get_logger(__name__)
 
@@ -64,6 +73,7 @@ def call_initiate(
     if variables is not None and not isinstance(variables, Mapping):
         raise _fail("variables", "Give an object of names and values.")
     phone_number = caller_number_get(agent=agent, from_phone=from_phone)
+    call_dial_check(agent=agent, phone_number=phone_number)
     with transaction.atomic():
         _concurrency_check()
         call = Call.objects.create(
@@ -90,6 +100,25 @@ def call_initiate(
         transaction.on_commit(lambda: CALLS_STARTED.labels("outbound", provider).inc())
     logger.info("call_initiated", call_id=call.pk, agent_id=agent.pk)
     return call
+
+
+def call_dial_check(*, agent: Agent, phone_number: PhoneNumber) -> None:
+    """What a call from ``phone_number`` answered by ``agent`` needs and can be known before it
+    is queued: an account with the number's carrier (the dial) and an API key for the agent's
+    AI provider (the media bridge). Each is resolved by the very function that uses it later,
+    so where credentials come from (the platform's, an organization's) is decided there
+    alone. Raises at once what the call would otherwise fail with in the background: 503,
+    saying what to set. (The number itself was checked when it was chosen: ours, voice.)"""
+    carrier_client(phone_number.provider)
+    api_key, _base_url = provider_credentials(agent.ai_provider)
+    if not api_key:
+        provider = agent.ai_provider
+        info = PROVIDERS.get(provider)
+        label = info.label if info else provider
+        raise AIProviderNotConfigured(
+            f"{label} is not configured: set {provider.upper()}_API_KEY.",
+            details={"ai_provider": provider, "agent_id": agent.pk},
+        )
 
 
 def _int_or_none(value: Any) -> int | None:
