@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import get_view_model
+from drf_spectacular.plumbing import force_instance, get_view_model
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.schemas.utils import get_pk_description
@@ -31,6 +33,7 @@ __all__ = [
 
 TIME_OF_DAY_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 _ID_PATTERNS = ("^[0-9]+$", "^\\d+$")
+_FORMATS = ("uri", "email")
 _ID_DESCRIPTIONS = {
     "kb_id": "The knowledge base's id.",
     "member_id": "The membership's id (`id` in the member list).",
@@ -70,7 +73,8 @@ _ERROR_DESCRIPTIONS = {
     401: "No credential, or one that is invalid, expired or revoked.",
     403: "The credential's role does not allow this operation, or the credential belongs "
     "to another organization than the domain the request was sent to.",
-    404: "Nothing with this id in your organization (or a page past the last one).",
+    404: "Nothing with this id in your organization: the id in the path or one the body "
+    "names (`agent_id`...), or a page past the last one.",
     429: "Too many requests with this credential: retry after the number of seconds in "
     "the `Retry-After` header (also `error.details.retry_after_seconds`).",
 }
@@ -99,6 +103,41 @@ class AutoSchema(SpectacularAutoSchema):
                     parameter["description"] = get_pk_description(model, model._meta.pk)
         return parameters
 
+    def _map_serializer_field(
+        self, field: serializers.Field, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        # A ModelSerializer drops allow_blank from the fields it makes read-only, so the schema
+        # would promise a choice or a URL where the API answers "": put the blank back.
+        blank_choice = "enum" in schema and "" not in schema["enum"]
+        if blank_choice and field.read_only and _blank_model_field(field):
+            schema["enum"] = [*schema["enum"], ""]
+        # A JSON column whose default is {} or [] holds an object or an array.
+        if isinstance(field, serializers.JSONField) and not ({"type", "$ref"} & set(schema)):
+            schema = {**_json_column_type(field), **schema}
+        return schema
+
+    def _insert_field_validators(self, field: serializers.Field, schema: dict[str, Any]) -> None:
+        super()._insert_field_validators(field, schema)
+        # The same for a URL or an email address that may be blank ("" is neither).
+        if field.read_only and _blank_model_field(field) and schema.get("format") in _FORMATS:
+            del schema["format"]
+
+    def _body_names_a_row(self) -> bool:
+        """Whether the request body names another row by id (``agent_id``, ``call_id``): one
+        that is not the organization's answers 404, like an id in the path."""
+        if self.method not in ("POST", "PUT", "PATCH"):
+            return False
+        request = self.get_request_serializer()
+        for serializer in request.values() if isinstance(request, dict) else [request]:
+            serializer = force_instance(serializer)
+            if isinstance(serializer, serializers.Serializer) and any(
+                name.endswith("_id") and not field.read_only
+                for name, field in serializer.fields.items()
+            ):
+                return True
+        return False
+
     def get_operation(
         self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
     ) -> dict[str, Any] | None:
@@ -106,7 +145,10 @@ class AutoSchema(SpectacularAutoSchema):
         if operation is None:
             return None
         responses = operation.setdefault("responses", {})
-        for status in _error_statuses(operation, method=method.upper()):
+        statuses = _error_statuses(
+            operation, method=method.upper(), body_names_a_row=self._body_names_a_row()
+        )
+        for status in statuses:
             if str(status) not in responses:
                 responses[str(status)] = self._get_response_for_code(
                     error_response(_ERROR_DESCRIPTIONS[status]), str(status)
@@ -115,20 +157,48 @@ class AutoSchema(SpectacularAutoSchema):
         return operation
 
 
-def _error_statuses(operation: dict[str, Any], *, method: str) -> list[int]:
+def _error_statuses(operation: dict[str, Any], *, method: str, body_names_a_row: bool) -> list[int]:
     parameters = operation.get("parameters", [])
     statuses = []
     if method in ("POST", "PUT", "PATCH") or any(p["in"] == "query" for p in parameters):
         statuses.append(400)
     if operation.get("security"):
         statuses += [401, 403]
-    names_a_row = any(p["in"] == "path" for p in parameters)
+    names_a_row = body_names_a_row or any(p["in"] == "path" for p in parameters)
     pages = any(p["in"] == "query" and p["name"] == "page" for p in parameters)
     if names_a_row or pages:
         statuses.append(404)
     if operation.get("security"):
         statuses.append(429)
     return statuses
+
+
+def _model_field(field: serializers.Field) -> Any:
+    """The column of a ModelSerializer's model that ``field`` shows, if it shows one."""
+    meta = getattr(field.parent, "Meta", None)
+    model = getattr(meta, "model", None)
+    if model is None or not isinstance(field.source, str) or "." in field.source:
+        return None
+    try:
+        return model._meta.get_field(field.source)
+    except FieldDoesNotExist:
+        return None
+
+
+def _blank_model_field(field: serializers.Field) -> bool:
+    """Whether ``field`` shows a text column that may be blank."""
+    model_field = _model_field(field)
+    return isinstance(model_field, models.CharField | models.TextField) and model_field.blank
+
+
+def _json_column_type(field: serializers.Field) -> dict[str, Any]:
+    model_field = _model_field(field)
+    default = model_field.default if isinstance(model_field, models.JSONField) else None
+    if default is dict:
+        return {"type": "object", "additionalProperties": {}}
+    if default is list:
+        return {"type": "array", "items": {}}
+    return {}
 
 
 class TimeOfDayFieldExtension(OpenApiSerializerFieldExtension):
