@@ -17,7 +17,7 @@ import logging
 import logging.config
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -192,8 +192,7 @@ def _daphne_access_through_logging() -> None:
     ) -> None:
         access.info('%s "%s" %s %s', host, request, status or "-", length or "-")
 
-    write_entry_method: Callable[..., None] = write_entry
-    AccessLogGenerator.write_entry = write_entry_method  # type: ignore[method-assign]
+    AccessLogGenerator.write_entry = write_entry
 
 
 _configured = False

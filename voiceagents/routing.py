@@ -8,10 +8,10 @@ with a response of ours (uvicorn), else a plain denial, which servers send as 40
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import structlog
-from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
 from channels.routing import URLRouter
 from django.urls import re_path
 
@@ -25,7 +25,9 @@ DENIAL_RESPONSE = "websocket.http.response"
 
 
 async def websocket_not_found(
-    scope: dict[str, Any], receive: ASGIReceiveCallable, send: ASGISendCallable
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
 ) -> None:
     """The catch-all route: refuse the socket, as "no such path"."""
     await receive()  # websocket.connect
@@ -43,7 +45,8 @@ async def websocket_not_found(
         await send({"type": "websocket.close", "code": 4404})
 
 
-websocket_urlpatterns = [*call_routes, re_path(r"", websocket_not_found)]
+# Channels' router takes ASGI applications where Django's re_path is typed for views.
+websocket_urlpatterns = [*call_routes, re_path(r"", cast(Any, websocket_not_found))]
 
 
 def websocket_application() -> StreamTokenMiddleware:
