@@ -136,9 +136,10 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def search(self, request, pk=None):
+        knowledge_base = self.get_object()  # a missing one is a 404 whatever the body
         data = SearchRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hits = selectors.search(knowledge_base_id=self.get_object().pk, **data.validated_data)
+        hits = selectors.search(knowledge_base_id=knowledge_base.pk, **data.validated_data)
         return Response({"results": SearchHitSerializer(hits, many=True).data})
 
 
@@ -204,10 +205,11 @@ class DocumentViewSet(OrganizationModelViewSet):
         ],
     )
     def create(self, request, kb_id=None):
+        knowledge_base = self.knowledge_base  # a missing one is a 404 whatever the body
         data = DocumentWriteSerializer(data=request.data, context={"require_content": True})
         data.is_valid(raise_exception=True)
         document = services.document_add(
-            knowledge_base=self.knowledge_base,
+            knowledge_base=knowledge_base,
             title=data.validated_data.get("title", ""),
             metadata=data.validated_data.get("metadata"),
             author=request_user(request),

@@ -12,7 +12,7 @@ Role checks then compare the caller's role with what the view declares.
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from organizations.authentication import Credential
 from organizations.models import Membership, Organization, Role, User
+from voiceagents.api.input import reject_nul_characters
 from voiceagents.tenancy import activate_tenant, current_schema_name
 
 _OTHER_ORG = "This credential is not valid for this organization."
@@ -90,7 +91,8 @@ class OrganizationRequest(Request):
     """The type of ``self.request`` in the API views: a DRF Request on which
     ``OrganizationScopedMixin.perform_authentication`` has set the organization the request
     acts on and the caller's role in it (None, None when it names no organization). Only a
-    type: the object is DRF's own Request, these attributes are set on it."""
+    type: the object is DRF's own Request, and these attributes are set on the HttpRequest it
+    wraps (which it reads them from)."""
 
     organization: Organization | None
     role: str | None
@@ -107,18 +109,29 @@ class OrganizationScopedMixin(APIView):
     permission_classes = [permissions.IsAuthenticated, HasRole]
     request: OrganizationRequest
 
+    # Ids are integers: anything else where an id goes matches no route and gets the JSON 404
+    # of an unknown route, never a ValueError from the query.
+    lookup_value_regex = "[0-9]+"
+
     def perform_authentication(self, request: Request) -> None:
         if not request.user or not request.user.is_authenticated:
             raise NotAuthenticated()
         organization, role = resolve_organization(request)
-        # Here a Request becomes an OrganizationRequest: this sets what that type declares.
-        scoped = cast(OrganizationRequest, request)
+        # Here a Request becomes an OrganizationRequest: this sets what that type declares, on
+        # the HttpRequest it wraps. A Request reads missing attributes from its HttpRequest,
+        # and so do the copies DRF makes of it (clone_request, for OPTIONS' permission checks).
+        scoped = cast(OrganizationRequest, request._request)
         scoped.organization = organization
         scoped.role = role
         if organization is not None and current_schema_name() != organization.schema_name:
             activate_tenant(organization)
         if organization is not None:
             scoped.tenant = organization
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # After authentication and permissions: a stranger gets 401/403, not a lecture on input.
+        reject_nul_characters(query_params=request.query_params, data=request.data)
 
     def required_role(self, request: Request) -> str | None:
         action = getattr(self, "action", None)
