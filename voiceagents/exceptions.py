@@ -12,8 +12,10 @@ class ErrorCode(StrEnum):
     failures) and the JSON error pages. Each app lists its own in its ``exceptions.py``."""
 
     ERROR = "error"
+    BAD_REQUEST = "bad_request"
     VALIDATION_ERROR = "validation_error"
     PARSE_ERROR = "parse_error"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
     AUTHENTICATION_FAILED = "authentication_failed"
     NOT_AUTHENTICATED = "not_authenticated"
     PERMISSION_DENIED = "permission_denied"

@@ -28,6 +28,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list(
     "CSRF_TRUSTED_ORIGINS", [f"http://*.{BASE_DOMAIN}:8000", f"http://{BASE_DOMAIN}:8000"]
 )
+# JSON under /api/, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "voiceagents.views.csrf_failure"
 # The URL carriers reach us at; webhook URLs are built from it and signatures are checked
 # against it (behind a proxy, the request's own host is not what the carrier signed).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
@@ -209,9 +211,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "voiceagents.api.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+    # django-filter's backend, with every filter's datetimes in UTC (voiceagents.api.filters).
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "voiceagents.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
+    ],
+    # DRF's three, the JSON one bounded in nesting depth (voiceagents.api.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "voiceagents.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     # drf-spectacular's, with the error responses and descriptions our API documents.
     "DEFAULT_SCHEMA_CLASS": "voiceagents.api.schema.AutoSchema",

@@ -7,6 +7,8 @@ from organizations.admin_site import platform_admin
 from voiceagents import views
 from voiceagents.urls_common import urlpatterns as common
 
+handler400 = "voiceagents.views.handler400"
+handler403 = "voiceagents.views.handler403"
 handler404 = "voiceagents.views.handler404"
 handler500 = "voiceagents.views.handler500"
 

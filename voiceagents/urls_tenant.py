@@ -7,6 +7,8 @@ from django.views.generic import RedirectView
 
 from voiceagents.urls_common import urlpatterns as common
 
+handler400 = "voiceagents.views.handler400"
+handler403 = "voiceagents.views.handler403"
 handler404 = "voiceagents.views.handler404"
 handler500 = "voiceagents.views.handler500"
 

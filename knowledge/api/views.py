@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from knowledge import selectors, services
@@ -33,6 +33,7 @@ from knowledge.models import Document, KnowledgeBase
 from organizations.actors import request_user
 from organizations.api.base import OrganizationModelViewSet
 from organizations.models import Role
+from voiceagents.api.parsers import JSONParser
 from voiceagents.api.schema import error_response
 
 # JSON for pasted text, multipart/form-data for a file upload.

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.test import override_settings
 
@@ -74,3 +76,75 @@ def test_openapi_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_an_unsafe_method_on_an_unknown_api_route_is_a_json_404_not_a_csrf_page(method):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/v1/nothing-here/", "{}", "application/json")
+
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert f"{method.upper()} /api/v1/nothing-here/" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", '{"name": "' + "x" * 1024 + '"}'),
+        ("application/x-www-form-urlencoded", "name=" + "x" * 1024),
+    ],
+)
+def test_a_body_over_the_size_limit_is_a_json_413_saying_the_limit(
+    org_a, make_api_key, bearer, settings, content_type, body
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 512
+    client = bearer(make_api_key(org_a, "admin"))
+
+    response = client.post("/api/v1/agents/", body, content_type=content_type)
+
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == "payload_too_large"
+    assert "512 bytes" in error["message"]
+
+
+def test_a_multipart_form_over_the_size_limit_is_a_json_413(org_a, make_api_key, bearer, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 512
+    client = bearer(make_api_key(org_a, "admin"))
+
+    response = client.post(
+        "/api/v1/knowledge-bases/1/documents/", {"title": "x" * 1024}, format="multipart"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_django_level_refusals_under_api_are_json_and_pages_elsewhere(rf):
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+
+    from voiceagents import views
+
+    too_big = views.handler400(rf.post("/api/v1/agents/"), RequestDataTooBig("too big"))
+    too_many = views.handler400(rf.post("/api/v1/agents/"), TooManyFieldsSent("1001 fields"))
+    forbidden = views.handler403(rf.get("/api/v1/agents/"))
+    csrf = views.csrf_failure(rf.post("/api/v1/agents/"), reason="CSRF cookie not set.")
+    page = views.csrf_failure(rf.post("/admin/login/"), reason="CSRF cookie not set.")
+
+    assert (too_big.status_code, json.loads(too_big.content)["error"]["code"]) == (
+        413,
+        "payload_too_large",
+    )
+    assert (too_many.status_code, json.loads(too_many.content)["error"]["code"]) == (
+        400,
+        "bad_request",
+    )
+    assert json.loads(forbidden.content)["error"]["code"] == "permission_denied"
+    assert csrf.status_code == 403 and "Bearer" in json.loads(csrf.content)["error"]["message"]
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")

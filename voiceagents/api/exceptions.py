@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -71,6 +73,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             ),
             status=exc.status,
         )
+    if isinstance(exc, SuspiciousOperation):
+        # Django refuses the request itself (a body over the size limit, too many fields):
+        # raised when the view first reads the body.
+        status, code, message = suspicious_request_error(exc)
+        return Response(
+            error_body(code=code, message=message, details={}, request_id=request_id),
+            status=status,
+        )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -113,6 +123,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         headers=headers,
     )
     return response
+
+
+def suspicious_request_error(exc: SuspiciousOperation) -> tuple[int, str, str]:
+    """Status, code and message for a request Django refuses as suspicious: a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 saying the limit, anything else a 400 saying what."""
+    logger.warning("suspicious_request", reason=exc.__class__.__name__, error=str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return (
+            413,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"The request body is larger than the limit of {limit / (1024 * 1024):g} MiB "
+            f"({limit} bytes); uploaded files do not count towards it.",
+        )
+    return 400, ErrorCode.BAD_REQUEST, str(exc) or "The request cannot be processed."
 
 
 def json_error_response(
