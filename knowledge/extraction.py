@@ -9,11 +9,16 @@ Markdown is rendered to HTML and goes through the HTML extractor, so both format
 notion of headings, paragraphs and list items.
 
 Text is decoded strictly (UTF-8, a BOM is allowed) unless the caller names the encoding:
-guessing would store mojibake that nobody notices until an agent reads it out on a call.
+guessing would store mojibake that nobody notices until an agent reads it out on a call. Only
+real character sets may be named (``TEXT_ENCODINGS``). NUL characters are dropped wherever text
+enters (``decode_text``, the PDF reader's output): PostgreSQL cannot store them, and they are
+never content. The HTML walk is iterative, so a page nested thousands of tags deep is read like
+any other.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -90,7 +95,7 @@ def extract_document(
 
     if kind is SourceType.PDF:
         return _document(kind, sections=_pdf_sections(data))
-    text = _decode(data, encoding=encoding)
+    text = decode_text(data, encoding=encoding)
     if kind is SourceType.CSV:
         return ExtractedDocument(source_type=kind, qa_pairs=_csv_qa_pairs(text))
     if kind is SourceType.HTML:
@@ -155,15 +160,27 @@ def _document(kind: SourceType, *, sections: list[Section]) -> ExtractedDocument
     return ExtractedDocument(source_type=kind, sections=tuple(sections))
 
 
-def _decode(data: bytes, *, encoding: str | None) -> str:
+# The encodings an upload may name (aliases such as "latin1" or "UTF8" are accepted too). Python
+# also registers codecs that are transformations rather than character sets (idna, punycode,
+# unicode_escape, rot13...): they "decode" any bytes into text nobody wrote, NULs included.
+# fmt: off
+TEXT_ENCODINGS: tuple[str, ...] = (
+    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "ascii", "latin-1",
+    "iso-8859-15", "cp1252", "cp1250", "cp1251", "mac-roman", "koi8-r", "shift_jis", "euc-jp",
+    "gb18030", "big5", "euc-kr",
+)
+# fmt: on
+_CODECS = {codecs.lookup(name).name: name for name in TEXT_ENCODINGS}
+
+
+def decode_text(data: bytes, *, encoding: str | None = None) -> str:
+    """``data`` as text, in ``encoding`` (one of TEXT_ENCODINGS; UTF-8 with or without a BOM
+    when None), without NUL characters. Raises ExtractionError for an encoding not on the list
+    and for bytes that are not valid in it."""
     # utf-8-sig reads plain UTF-8 too, and drops the BOM Excel and Notepad write.
-    codec = encoding or "utf-8-sig"
+    codec = _text_codec(encoding) if encoding else "utf-8-sig"
     try:
-        return data.decode(codec)
-    except LookupError:
-        raise ExtractionError(
-            f"Unknown text encoding {encoding!r}.", code=KnowledgeErrorCode.UNKNOWN_ENCODING
-        ) from None
+        return _without_nul(data.decode(codec))
     except UnicodeDecodeError as exc:
         raise ExtractionError(
             f"The document is not valid {encoding or 'UTF-8'} text (byte 0x{data[exc.start]:02x} "
@@ -171,6 +188,24 @@ def _decode(data: bytes, *, encoding: str | None) -> str:
             code=KnowledgeErrorCode.BAD_ENCODING,
             details={"encoding": encoding or "utf-8", "position": exc.start},
         ) from None
+
+
+def _text_codec(encoding: str) -> str:
+    try:
+        canonical = codecs.lookup(encoding).name
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
+        canonical = None
+    if canonical not in _CODECS:
+        raise ExtractionError(
+            f"Unknown text encoding {encoding!r}; use one of: {', '.join(TEXT_ENCODINGS)}.",
+            code=KnowledgeErrorCode.UNKNOWN_ENCODING,
+            details={"encoding": encoding, "allowed": list(TEXT_ENCODINGS)},
+        )
+    return _CODECS[canonical]
+
+
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", "")
 
 
 _SPACES = re.compile(r"[^\S\n]+")
@@ -238,13 +273,28 @@ def _html_sections(html: str) -> list[Section]:
     return sections
 
 
+class _BlockEnd(NamedTuple):
+    """Queued after a block's children: the line break that closes it."""
+
+    text: str
+
+
 def _html_walk(node: bs4.Tag) -> Iterator[tuple[str, Any]]:
-    """Yield ("heading", (level, title)) and ("text", str) in document order."""
-    for child in node.children:
+    """Yield ("heading", (level, title)) and ("text", str) in document order.
+
+    Depth-first with an explicit stack of child iterators rather than recursion: the nesting
+    depth is the uploader's choice, and 1,000 levels would exhaust Python's stack."""
+    stack: list[Iterator[Any]] = [iter(node.children)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+        elif isinstance(child, _BlockEnd):
+            yield "text", child.text
         # Comments, doctypes, CDATA and processing instructions are markup, not page text.
-        if isinstance(child, PreformattedString):
+        elif isinstance(child, PreformattedString):
             continue
-        if isinstance(child, bs4.NavigableString):
+        elif isinstance(child, bs4.NavigableString):
             yield "text", str(child)
         elif not isinstance(child, bs4.Tag):
             continue  # a node's children are strings and tags: nothing else to find here
@@ -256,14 +306,13 @@ def _html_walk(node: bs4.Tag) -> Iterator[tuple[str, Any]]:
             yield "text", "\n" + child.get_text() + "\n"
         elif child.name in _BLOCKS:
             yield "text", "\n- " if child.name == "li" else "\n"
-            yield from _html_walk(child)
-            yield "text", "\n"
+            stack.append(itertools.chain(child.children, [_BlockEnd("\n")]))
         else:
             if child.name in _CELLS:
                 yield "text", " "
             elif child.name == "img" and child.get("alt"):
                 yield "text", f" {child['alt']} "
-            yield from _html_walk(child)
+            stack.append(iter(child.children))
 
 
 # --- PDF ---------------------------------------------------------------------------------------
@@ -279,7 +328,7 @@ def _pdf_sections(data: bytes) -> list[Section]:
                 "The PDF is password-protected. Upload an unprotected copy.",
                 code=KnowledgeErrorCode.ENCRYPTED_PDF,
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_without_nul(page.extract_text() or "") for page in reader.pages]
         headings = _pdf_page_headings(reader)
     except ExtractionError:
         raise
@@ -318,7 +367,7 @@ def _pdf_page_headings(reader: pypdf.PdfReader) -> dict[int, tuple[str, ...]]:
             if isinstance(item, list):
                 visit(item, last)
                 continue
-            last = (*parents, str(item.title).strip())
+            last = (*parents, _without_nul(str(item.title)).strip())
             page = reader.get_destination_page_number(item)
             if page is not None:
                 starts[page] = last  # outline order: the last entry on a page wins

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
@@ -8,12 +9,35 @@ from rest_framework import serializers
 from knowledge.embeddings import EMBEDDING_MODELS, LOCAL_MINILM
 from knowledge.models import Document, DocumentVersion, KnowledgeBase, SourceType
 from knowledge.selectors import MAX_TOP_K, SEARCH_MODES
+from voiceagents.api.input import NUL_MESSAGE, nul_paths
+from voiceagents.api.parsers import MAX_JSON_DEPTH, json_depth
+
+# Free text and data sizes (docs/api.md "Limits"); a document's content is bounded by
+# knowledge.services.MAX_DOCUMENT_BYTES.
+KNOWLEDGE_BASE_NAME_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 2_000
+TITLE_MAX_LENGTH = 300
+METADATA_MAX_LENGTH = 16_384  # characters of the metadata as JSON
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}})
 class JSONObjectField(serializers.JSONField):
     """A JSON object (checked by the serializer's ``validate_<field>``); in a multipart upload,
-    the object as a JSON string."""
+    the object as a JSON string. That string is decoded here, past the JSON parser, so the
+    rules the parser and the API base apply to a JSON body are applied to it here too: a
+    bounded depth and no NUL character."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        too_deep = f"Nested more than {MAX_JSON_DEPTH} levels deep."
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError:
+            raise serializers.ValidationError(too_deep) from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise serializers.ValidationError(too_deep)
+        if nul_paths(value):
+            raise serializers.ValidationError(NUL_MESSAGE)
+        return value
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer):
@@ -37,8 +61,10 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
 
 
 class KnowledgeBaseCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=KNOWLEDGE_BASE_NAME_MAX_LENGTH)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
     embedding_model = serializers.ChoiceField(
         choices=list(EMBEDDING_MODELS), required=False, default=LOCAL_MINILM
     )
@@ -47,8 +73,10 @@ class KnowledgeBaseCreateSerializer(serializers.Serializer):
 
 
 class KnowledgeBaseUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(max_length=KNOWLEDGE_BASE_NAME_MAX_LENGTH, required=False)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True
+    )
 
 
 @extend_schema_serializer(
@@ -127,7 +155,7 @@ class DocumentSerializer(serializers.ModelSerializer):
 class DocumentWriteSerializer(serializers.Serializer):
     """Pasted ``content`` (JSON) or an uploaded ``file`` (multipart), not both."""
 
-    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True)
     content = serializers.CharField(required=False, trim_whitespace=False)
     file = serializers.FileField(required=False)
     source_type = serializers.ChoiceField(choices=SourceType.choices, required=False)
@@ -137,6 +165,10 @@ class DocumentWriteSerializer(serializers.Serializer):
     def validate_metadata(self, value: Any) -> dict:
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
+        if len(json.dumps(value)) > METADATA_MAX_LENGTH:
+            raise serializers.ValidationError(
+                f"At most {METADATA_MAX_LENGTH:,} characters of JSON."
+            )
         return value
 
     def validate(self, attrs: dict) -> dict:

@@ -19,7 +19,13 @@ from django.db import transaction
 from django.db.models import Max
 
 from knowledge.exceptions import DocumentTooLarge, DocumentVersionNotFailed, DocumentVersionNotFound
-from knowledge.extraction import SourceType, extract_document, extracted_text, extracted_to_json
+from knowledge.extraction import (
+    SourceType,
+    decode_text,
+    extract_document,
+    extracted_text,
+    extracted_to_json,
+)
 from knowledge.models import Document, DocumentVersion, IngestionStatus, KnowledgeBase
 from organizations.models import User
 from voiceagents.exceptions import ValidationFailed
@@ -82,8 +88,8 @@ def _upload(
     if extracted.source_type is SourceType.PDF:
         text = extracted_text(extracted)
     else:
-        # extract_document has already decoded it successfully with the same codec.
-        text = data.decode(encoding or "utf-8-sig").replace("\r\n", "\n")
+        # extract_document has already decoded it successfully, the same way.
+        text = decode_text(data, encoding=encoding).replace("\r\n", "\n")
     return _Upload(
         source_type=extracted.source_type.value,
         filename=filename,

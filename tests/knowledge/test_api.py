@@ -119,3 +119,16 @@ def test_deleting_a_knowledge_base_refreshes_the_agents_cached_config(
     with django_capture_on_commit_callbacks(execute=True):
         knowledge_base_delete(knowledge_base=kb)
     assert agent_config_resolve(agent_id=agent.pk).knowledge_base_ids == ()
+
+
+def test_knowledge_base_names_and_descriptions_have_limits(kb, clients):
+    too_long = clients["admin"].post(
+        "/api/v1/knowledge-bases/",
+        {"name": "n" * 201, "description": "d" * 2_001},
+        format="json",
+    )
+    renamed = clients["admin"].patch(kb_url(kb), {"description": "d" * 2_001}, format="json")
+
+    assert too_long.status_code == 400
+    assert set(too_long.json()["error"]["details"]["fields"]) == {"name", "description"}
+    assert renamed.status_code == 400

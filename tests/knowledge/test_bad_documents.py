@@ -105,3 +105,97 @@ def test_a_document_needs_content_or_a_file(kb, admin_client):
 
     assert response.status_code == 400
     assert response.json()["error"]["details"]["fields"]["content"]
+
+
+@pytest.mark.parametrize("encoding", ["idna", "unicode_escape"])
+def test_an_encoding_that_is_not_a_character_set_is_refused_naming_the_allowed_ones(
+    encoding, kb, admin_client
+):
+    before = state(kb)
+
+    response = admin_client.post(
+        kb_url(kb, "documents/"),
+        {
+            "file": SimpleUploadedFile("notes.txt", b"hello \\x00 world", "text/plain"),
+            "encoding": encoding,
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_encoding"
+    assert "utf-8, utf-8-sig, utf-16" in error["message"]
+    assert "latin-1" in error["details"]["allowed"]
+    assert state(kb) == before
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "data"),
+    [
+        ("hours.txt", "text/plain", b"We open\x00 at nine."),
+        ("faq.csv", "text/csv", b"question,answer\nWhen do you open?,At\x00 nine.\n"),
+        ("hours.pdf", "application/pdf", make_pdf(["We open\x00 at nine."])),
+    ],
+)
+def test_nul_characters_in_an_uploaded_file_are_dropped(
+    filename, content_type, data, kb, admin_client, ingesting
+):
+    with ingesting():
+        response = admin_client.post(
+            kb_url(kb, "documents/"),
+            {"file": SimpleUploadedFile(filename, data, content_type=content_type)},
+            format="multipart",
+        )
+
+    assert response.status_code == 201, response.json()
+    version = DocumentVersion.objects.get(document_id=response.json()["id"])
+    assert "\x00" not in version.content and "nine" in version.content
+    assert all("\x00" not in text for text in chunk_texts(version.document))
+
+
+def test_html_nested_twenty_thousand_elements_deep_is_added(kb, admin_client):
+    data = ("<div>" * 20_000 + "Deep text" + "</div>" * 20_000).encode()
+
+    response = admin_client.post(
+        kb_url(kb, "documents/"),
+        {"file": SimpleUploadedFile("deep.html", data, "text/html")},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ['{"team": "a\\u0000b"}', '{"a":' * 5_000 + "1" + "}" * 5_000, "[1, 2]"],
+    ids=["escaped-nul", "deep", "not-an-object"],
+)
+def test_metadata_sent_as_a_form_field_follows_the_json_rules(metadata, kb, admin_client):
+    before = state(kb)
+
+    response = admin_client.post(
+        kb_url(kb, "documents/"),
+        {
+            "file": SimpleUploadedFile("hours.txt", b"We open at nine.", "text/plain"),
+            "metadata": metadata,
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert set(response.json()["error"]["details"]["fields"]) == {"metadata"}
+    assert state(kb) == before
+
+
+def test_metadata_has_a_size_limit(kb, admin_client):
+    response = admin_client.post(
+        kb_url(kb, "documents/"),
+        {"title": "Hours", "content": "Open.", "metadata": {"notes": "x" * 20_000}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"]["metadata"] == [
+        "At most 16,384 characters of JSON."
+    ]

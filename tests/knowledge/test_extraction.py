@@ -7,9 +7,11 @@ import pytest
 
 from knowledge.exceptions import ExtractionError
 from knowledge.extraction import (
+    TEXT_ENCODINGS,
     QAPair,
     Section,
     SourceType,
+    decode_text,
     detect_source_type,
     extract_document,
 )
@@ -352,3 +354,72 @@ def test_a_csv_row_without_an_answer_is_reported_with_its_line_number():
 
 def test_a_csv_with_only_a_header_has_no_rows():
     assert extraction_error(data=b"question,answer\n", filename="faq.csv").code == "no_qa_rows"
+
+
+# --- hostile input: encodings, NUL characters, nesting --------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["idna", "unicode_escape", "punycode", "rot13", "base64"])
+def test_only_real_text_encodings_may_be_named(encoding):
+    error = extraction_error(data=b"hello \\x00 world", source_type="text", encoding=encoding)
+
+    assert error.code == "unknown_encoding"
+    assert "utf-8" in error.message and "latin-1" in error.message
+    assert error.details["allowed"] == list(TEXT_ENCODINGS)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data", "text"),
+    [
+        ("latin1", "Caf\xe9".encode("latin-1"), "Café"),
+        ("ISO-8859-1", "Caf\xe9".encode("latin-1"), "Café"),
+        ("UTF8", "Café".encode(), "Café"),
+        ("utf-16", "Café".encode("utf-16"), "Café"),
+        ("windows-1252", "\u20ac 5".encode("cp1252"), "€ 5"),
+    ],
+)
+def test_a_text_encoding_may_be_named_by_any_of_its_aliases(encoding, data, text):
+    document = extract_document(data=data, source_type="text", encoding=encoding)
+
+    assert document.sections[0].text == text
+
+
+@pytest.mark.parametrize(
+    ("data", "filename"),
+    [
+        (b"Open\x00 9 to 5", "hours.txt"),
+        (b"question,answer\nOpen?\x00,9 to 5\n", "faq.csv"),
+        (b"<h1>Ho\x00urs</h1><p>Open 9 to 5</p>", "hours.html"),
+        ("Open\x00 9 to 5".encode("utf-16"), "hours.txt"),
+    ],
+)
+def test_nul_characters_are_dropped_from_decoded_text(data, filename):
+    encoding = "utf-16" if data.startswith(b"\xff\xfe") else None
+
+    document = extract_document(data=data, filename=filename, encoding=encoding)
+
+    assert "\x00" not in repr(document)
+    assert "\x00" not in decode_text(data, encoding=encoding)
+
+
+def test_nul_characters_are_dropped_from_pdf_text():
+    document = extract_document(data=make_pdf(["Hello\x00World"]), filename="a.pdf")
+
+    assert document.sections[0].text == "HelloWorld"
+
+
+def test_html_nested_twenty_thousand_elements_deep_is_read():
+    data = ("<div>" * 20_000 + "Deep text" + "</div>" * 20_000).encode()
+
+    document = extract_document(data=data, filename="deep.html")
+
+    assert document.sections == (Section(heading_path=(), text="Deep text"),)
+
+
+def test_deep_unclosed_list_items_keep_their_order():
+    data = ("<ul>" + "<li>item" * 5_000 + "<h2>After</h2><p>tail</p>").encode()
+
+    document = extract_document(data=data, filename="deep.html")
+
+    assert document.sections[0].text.count("- item") == 5_000
+    assert document.sections[-1].text == "tail"
