@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -108,11 +111,56 @@ def decode_supabase_jwt(token: str) -> dict:
         raise exceptions.AuthenticationFailed("Token audience is not accepted.") from exc
     except jwt.InvalidIssuerError as exc:
         raise exceptions.AuthenticationFailed("Token issuer is not accepted.") from exc
+    except jwt.exceptions.InvalidSubjectError as exc:
+        raise _bad_claim("sub", "must be a string") from exc
     except jwt.PyJWKClientError as exc:
         raise exceptions.AuthenticationFailed("Token signing key could not be verified.") from exc
     except jwt.PyJWTError as exc:
         raise exceptions.AuthenticationFailed("Invalid token.") from exc
     raise exceptions.AuthenticationFailed(f"Token algorithm {algorithm!r} is not accepted.")
+
+
+# Claims are signed, not trusted: an issuer may put anything in them (a number for an email, a
+# 500-character name). Each claim we use is checked for type and size against where it goes;
+# a wrong one is a 401 naming the claim, never a database error.
+_SUB_MAX = 64  # User.external_id
+_EMAIL_MAX = 254  # User.email
+_FULL_NAME_MAX = 200  # User.full_name, display only: shortened rather than refused
+_ORG_REF = re.compile(r"^[-a-zA-Z0-9_]{1,63}$")  # an organization's id or slug
+
+
+def _bad_claim(claim: str, problem: str) -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(f"Token claim {claim!r} {problem}.")
+
+
+def _identity_from_claims(claims: dict[str, Any]) -> tuple[str, str, str]:
+    """The person the token names: (subject, email or "", full name or "")."""
+    subject = claims.get("sub")
+    if (
+        not isinstance(subject, str)
+        or not subject
+        or len(subject) > _SUB_MAX
+        or not subject.isprintable()
+    ):
+        raise _bad_claim("sub", f"must be a non-empty string of at most {_SUB_MAX} characters")
+    email = claims.get("email")
+    if email is None:
+        email = ""
+    if not isinstance(email, str) or not (email == "" or _is_email(email.strip())):
+        raise _bad_claim("email", f"must be an email address of at most {_EMAIL_MAX} characters")
+    email = email.strip()
+    metadata = claims.get("user_metadata")
+    name = metadata.get("full_name") if isinstance(metadata, dict) else None
+    full_name = name.replace("\x00", "").strip()[:_FULL_NAME_MAX] if isinstance(name, str) else ""
+    return subject, email, full_name
+
+
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return len(value) <= _EMAIL_MAX
 
 
 def _organization_from_claims(claims: dict) -> Organization | None:
@@ -122,7 +170,11 @@ def _organization_from_claims(claims: dict) -> Organization | None:
     )
     if org_ref in (None, ""):
         return None
+    if isinstance(org_ref, bool) or not isinstance(org_ref, int | str):
+        raise _bad_claim("org_id", "must be an organization's id or slug")
     org_ref = str(org_ref)
+    if not _ORG_REF.match(org_ref):
+        raise _bad_claim("org_id", "must be an organization's id or slug")
     query = Organization.objects.exclude(schema_name="public")
     org = (
         query.filter(pk=int(org_ref)).first()
@@ -184,19 +236,14 @@ class BearerAuthentication(BaseAuthentication):
 
     def _authenticate_jwt(self, token: str):
         claims = decode_supabase_jwt(token)
-        email = claims.get("email") or ""
-        subject = str(claims["sub"])
-        user = User.objects.filter(external_id=subject).first() if subject else None
+        # Every claim is checked before anything is written (a new user, on first sight).
+        subject, email, full_name = _identity_from_claims(claims)
+        organization = _organization_from_claims(claims)
+        user = User.objects.filter(external_id=subject).first()
         if user is None:
             if not email:
                 raise exceptions.AuthenticationFailed("Token carries no email for a new user.")
-            user = user_get_or_create(
-                email=email,
-                external_id=subject,
-                full_name=(claims.get("user_metadata") or {}).get("full_name", "")
-                if isinstance(claims.get("user_metadata"), dict)
-                else "",
-            )
+            user = user_get_or_create(email=email, external_id=subject, full_name=full_name)
         if not user.is_active:
             raise exceptions.AuthenticationFailed("This user is inactive.")
-        return user, Credential(kind="jwt", organization=_organization_from_claims(claims))
+        return user, Credential(kind="jwt", organization=organization)

@@ -201,3 +201,81 @@ def test_throttling_answers_429_with_retry_after(org_a, make_api_key, bearer, se
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
     assert response.json()["error"]["code"] == "throttled"
+
+
+# --- JWT claims are untrusted input ----------------------------------------------------------------
+
+
+def _stranger(**fields):
+    return User(email="new.person@example.test", external_id="supabase-uid-2", **fields)
+
+
+@pytest.mark.parametrize(
+    ("claims", "claim"),
+    [
+        ({"email": 12345}, "email"),
+        ({"email": ["new.person@example.test"]}, "email"),
+        ({"email": "not an address"}, "email"),
+        ({"email": "a" * 250 + "@example.test"}, "email"),
+        ({"sub": "s" * 65}, "sub"),
+        ({"sub": {"id": 1}}, "sub"),
+        ({"sub": "uid\x00"}, "sub"),
+        ({"org_id": "acme\x00"}, "org_id"),
+        ({"org_id": {"slug": "alpha"}}, "org_id"),
+        ({"app_metadata": {"org_id": "²"}}, "org_id"),
+    ],
+)
+def test_a_validly_signed_token_with_a_wrong_claim_is_refused_naming_the_claim(
+    db, make_jwt, bearer, claims, claim
+):
+    response = bearer(make_jwt(_stranger(), **claims)).get("/api/v1/organizations/")
+
+    assert response.status_code == 401, response.content
+    error = response.json()["error"]
+    assert error["code"] == "authentication_failed"
+    assert f"Token claim '{claim}'" in error["message"]
+    assert not User.objects.filter(email="new.person@example.test").exists()
+
+
+def test_a_long_or_odd_full_name_is_display_only_and_shortened(db, make_jwt, bearer):
+    token = make_jwt(_stranger(), user_metadata={"full_name": "Ada \x00" + "L" * 500})
+
+    response = bearer(token).get("/api/v1/organizations/")
+
+    assert response.status_code == 200, response.json()
+    user = User.objects.get(email="new.person@example.test")
+    assert user.full_name == ("Ada " + "L" * 500)[:200]
+
+
+@pytest.mark.parametrize("metadata", [{"full_name": 42}, "a string", ["x"]])
+def test_a_full_name_that_is_not_text_is_ignored(db, make_jwt, bearer, metadata):
+    response = bearer(make_jwt(_stranger(), user_metadata=metadata)).get("/api/v1/organizations/")
+
+    assert response.status_code == 200
+    assert User.objects.get(email="new.person@example.test").full_name == ""
+
+
+def test_an_org_id_of_thirty_digits_is_a_plain_refusal(org_a, make_member, make_jwt, bearer):
+    user = make_member(org_a, "admin")
+
+    response = bearer(make_jwt(user, org_id="9" * 30)).get(KEYS_URL)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_claims_of_an_asymmetric_token_are_checked_too(db, bearer, settings):
+    with FakeJwksServer() as jwks:
+        settings.SUPABASE_JWKS_URL = jwks.url
+        claims = {
+            "sub": "s" * 65,
+            "email": "new.person@example.test",
+            "aud": "authenticated",
+            "exp": int(time.time()) + 600,
+        }
+        token = pyjwt.encode(claims, jwks.ec_key, algorithm="ES256", headers={"kid": "ec-1"})
+
+        response = bearer(token).get("/api/v1/organizations/")
+
+    assert response.status_code == 401
+    assert "Token claim 'sub'" in response.json()["error"]["message"]
