@@ -20,6 +20,15 @@ class AgentStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
 
 
+# Sizes of an agent's free text (docs/api.md "Limits"), checked by agents.validation for the
+# API, the admin and code alike. A prompt is copied into every version and sent to the model at
+# the start of each call: 32,000 characters is about 8,000 tokens.
+NAME_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 2_000
+PROMPT_MAX_LENGTH = 32_000
+MESSAGE_MAX_LENGTH = 2_000  # what the agent says: the first message, the voicemail
+
+
 class AgentQuerySet(models.QuerySet["Agent"]):
     def alive(self) -> AgentQuerySet:
         return self.filter(deleted_at__isnull=True)
@@ -29,23 +38,25 @@ class Agent(models.Model):
     """A voice persona. Deleting one is a soft delete (``deleted_at``) so the calls it made keep
     their agent and version."""
 
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     ai_provider = models.CharField(
         max_length=10, choices=AIProvider.choices, default=AIProvider.OPENAI
     )
     model = models.CharField(max_length=100, blank=True)
     voice = models.CharField(max_length=100, blank=True)
     language = models.CharField(max_length=20, default="en")
-    system_prompt = models.TextField(blank=True)
+    system_prompt = models.TextField(blank=True, max_length=PROMPT_MAX_LENGTH)
     first_message = models.TextField(
-        blank=True, help_text="Said when the call connects; empty = wait for the caller."
+        blank=True,
+        max_length=MESSAGE_MAX_LENGTH,
+        help_text="Said when the call connects; empty = wait for the caller.",
     )
     temperature = models.FloatField(null=True, blank=True)
     max_call_duration_seconds = models.PositiveIntegerField(default=600)
     silence_timeout_seconds = models.PositiveIntegerField(default=20)
     end_call_phrases = models.JSONField(default=list, blank=True)
-    voicemail_message = models.TextField(blank=True)
+    voicemail_message = models.TextField(blank=True, max_length=MESSAGE_MAX_LENGTH)
     transfer_number = models.CharField(max_length=20, blank=True)
     recording_enabled = models.BooleanField(default=False)
     tools = models.JSONField(

@@ -14,12 +14,18 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
 
+from agents.models import (
+    DESCRIPTION_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PROMPT_MAX_LENGTH,
+)
 from agents.realtime.registry import PROVIDERS, ProviderInfo
 from knowledge.models import KnowledgeBase
 from voiceagents.exceptions import ValidationFailed
+from voiceagents.phone import to_e164
 
 # The fields an AgentVersion snapshots. ``status`` is left out on purpose: pausing an agent is
 # an operational switch, not configuration, and rolling back must never un-pause an agent.
@@ -43,6 +49,14 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "knowledge_base_ids",
     "provider_config",
 )
+# The free text of an agent and its most characters (agents.models).
+TEXT_LIMITS: dict[str, int] = {
+    "name": NAME_MAX_LENGTH,
+    "description": DESCRIPTION_MAX_LENGTH,
+    "system_prompt": PROMPT_MAX_LENGTH,
+    "first_message": MESSAGE_MAX_LENGTH,
+    "voicemail_message": MESSAGE_MAX_LENGTH,
+}
 LONG_TEXT_FIELDS = frozenset({"description", "system_prompt", "first_message", "voicemail_message"})
 
 BUILTIN_TOOLS: tuple[str, ...] = ("end_call", "transfer_call", "knowledge_search")
@@ -66,6 +80,8 @@ TEMPERATURE_RANGE = (0.0, 2.0)
 MAX_CALL_DURATION_RANGE = (30, 4 * 3600)
 SILENCE_TIMEOUT_RANGE = (3, 600)
 MAX_END_CALL_PHRASES = 50
+MAX_TOOLS = 50
+MAX_KNOWLEDGE_BASES = 20
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -127,6 +143,9 @@ def agent_config_clean(*, config: dict[str, Any]) -> dict[str, Any]:
         # Stripped like every form and serializer strips, so a save from any of them with the
         # same text is not a change.
         out[field] = (out.get(field) or "").strip()
+    for field, limit in TEXT_LIMITS.items():
+        if len(out[field]) > limit:
+            errors.add(field, f"At most {limit:,} characters; this has {len(out[field]):,}.")
     out["recording_enabled"] = bool(out.get("recording_enabled"))
 
     errors.raise_if_any()
@@ -235,19 +254,14 @@ def _clean_phrases(value: Any, errors: _Errors) -> list[str]:
 def _clean_transfer_number(value: Any, errors: _Errors) -> str:
     if not value:
         return ""
-    message = f"{value!r} is not a valid phone number in E.164 form, e.g. +14155550123."
-    if not isinstance(value, str) or not value.strip().startswith("+"):
-        errors.add("transfer_number", message)
+    number = to_e164(value)
+    if number is None:
+        errors.add(
+            "transfer_number",
+            f"{value!r} is not a valid phone number in E.164 form, e.g. +14155550123.",
+        )
         return value if isinstance(value, str) else ""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        errors.add("transfer_number", message)
-        return value
-    if not phonenumbers.is_valid_number(number):
-        errors.add("transfer_number", message)
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def _clean_tools(value: Any, transfer_number: str, errors: _Errors) -> list[str]:
@@ -257,6 +271,9 @@ def _clean_tools(value: Any, transfer_number: str, errors: _Errors) -> list[str]
         errors.add("tools", "Give a list of tool names.")
         return []
     tools = list(dict.fromkeys(item.strip() for item in value))
+    if len(tools) > MAX_TOOLS:
+        errors.add("tools", f"At most {MAX_TOOLS} tools.")
+        return tools
     allowed = [*BUILTIN_TOOLS, INTEGRATION_TOOL_PATTERN]
     for tool in tools:
         if tool not in BUILTIN_TOOLS and not INTEGRATION_TOOL_RE.match(tool):
@@ -278,6 +295,9 @@ def _clean_knowledge_bases(value: Any, errors: _Errors) -> list[int]:
         errors.add("knowledge_base_ids", "Give a list of knowledge base ids.")
         return []
     ids = sorted(set(value))
+    if len(ids) > MAX_KNOWLEDGE_BASES:
+        errors.add("knowledge_base_ids", f"At most {MAX_KNOWLEDGE_BASES} knowledge bases.")
+        return ids
     # The active schema is the agent's organization, so another tenant's id is simply absent
     # and gets the same answer as an id that never existed.
     found = set(KnowledgeBase.objects.filter(pk__in=ids).values_list("pk", flat=True))

@@ -15,6 +15,8 @@ from django.utils import timezone as dj_timezone
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
+from voiceagents.phone import validate_e164
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -50,7 +52,10 @@ class Organization(TenantMixin):
     industry = models.CharField(max_length=100, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     default_caller_id = models.CharField(
-        max_length=20, blank=True, help_text="E.164 number outbound calls use by default."
+        max_length=20,
+        blank=True,
+        validators=[validate_e164],
+        help_text="E.164 number outbound calls use by default.",
     )
     max_concurrent_calls = models.PositiveIntegerField(default=10)
     calling_window_start = models.TimeField(default=dt.time(9, 0))

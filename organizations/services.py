@@ -31,6 +31,7 @@ from organizations.models import (
     User,
 )
 from voiceagents.exceptions import ValidationFailed
+from voiceagents.phone import to_e164
 
 logger = structlog.get_logger(__name__)
 
@@ -101,7 +102,7 @@ def organization_create(
         industry=industry,
         timezone=timezone_name,
         schema_name=schema_name_for(slug),
-        **settings_fields,
+        **_settings_normalised(settings_fields),
     )
     try:
         org.full_clean()
@@ -123,13 +124,22 @@ def organization_create(
     return org
 
 
+def _settings_normalised(data: dict[str, Any]) -> dict[str, Any]:
+    """Settings as stored: the default caller id in E.164 when it is a valid number (an invalid
+    one is left for the model's validator to name)."""
+    caller_id = data.get("default_caller_id")
+    if caller_id and (number := to_e164(caller_id)) is not None:
+        return {**data, "default_caller_id": number}
+    return data
+
+
 def organization_update(*, organization: Organization, data: dict[str, Any]) -> Organization:
     unknown = set(data) - set(ORGANIZATION_SETTINGS_FIELDS)
     if unknown:
         raise ValidationFailed(
             details={"fields": {field: ["This field cannot be changed."] for field in unknown}}
         )
-    for field, value in data.items():
+    for field, value in _settings_normalised(data).items():
         setattr(organization, field, value)
     try:
         organization.full_clean(exclude=["schema_name", "slug"])

@@ -6,8 +6,16 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from agents.models import Agent, AgentVersion
+from agents.models import (
+    DESCRIPTION_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PROMPT_MAX_LENGTH,
+    Agent,
+    AgentVersion,
+)
 from agents.prompts import prompt_variables
+from agents.validation import MAX_END_CALL_PHRASES, MAX_KNOWLEDGE_BASES, MAX_TOOLS
 
 
 class AgentSerializer(serializers.ModelSerializer):
@@ -84,16 +92,21 @@ class AgentSerializer(serializers.ModelSerializer):
 class AgentWriteSerializer(serializers.Serializer):
     """Create (``name`` required) and PATCH (``partial=True``) input."""
 
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True
+    )
     ai_provider = serializers.CharField(
         max_length=20, required=False, help_text="openai (the default), gemini or hume."
     )
     model = serializers.CharField(max_length=100, required=False, allow_blank=True)
     voice = serializers.CharField(max_length=100, required=False, allow_blank=True)
     language = serializers.CharField(max_length=20, required=False)
-    system_prompt = serializers.CharField(required=False, allow_blank=True)
+    system_prompt = serializers.CharField(
+        max_length=PROMPT_MAX_LENGTH, required=False, allow_blank=True
+    )
     first_message = serializers.CharField(
+        max_length=MESSAGE_MAX_LENGTH,
         required=False,
         allow_blank=True,
         help_text="Said when the call connects; empty = wait for the caller.",
@@ -102,18 +115,23 @@ class AgentWriteSerializer(serializers.Serializer):
     max_call_duration_seconds = serializers.IntegerField(required=False)
     silence_timeout_seconds = serializers.IntegerField(required=False)
     end_call_phrases = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False
+        child=serializers.CharField(max_length=200),
+        max_length=MAX_END_CALL_PHRASES,
+        required=False,
     )
-    voicemail_message = serializers.CharField(required=False, allow_blank=True)
+    voicemail_message = serializers.CharField(
+        max_length=MESSAGE_MAX_LENGTH, required=False, allow_blank=True
+    )
     transfer_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
     recording_enabled = serializers.BooleanField(required=False)
     tools = serializers.ListField(
         child=serializers.CharField(max_length=200),
+        max_length=MAX_TOOLS,
         required=False,
         help_text="end_call, transfer_call, knowledge_search or integration:<server>.<tool>.",
     )
     knowledge_base_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False
+        child=serializers.IntegerField(min_value=1), max_length=MAX_KNOWLEDGE_BASES, required=False
     )
     provider_config = serializers.DictField(
         required=False, help_text="Provider specifics; Hume: config_id, config_version."
@@ -126,7 +144,7 @@ class AgentWriteSerializer(serializers.Serializer):
 
 
 class AgentDuplicateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
 
 
 class AgentRollbackSerializer(serializers.Serializer):

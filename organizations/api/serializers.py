@@ -40,7 +40,12 @@ class OrganizationUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
     timezone = serializers.CharField(max_length=64, required=False)
-    default_caller_id = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    default_caller_id = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="A phone number with its country code; stored in E.164 (+14155550100).",
+    )
     max_concurrent_calls = serializers.IntegerField(min_value=1, max_value=10000, required=False)
     calling_window_start = serializers.TimeField(required=False)
     calling_window_end = serializers.TimeField(required=False)
@@ -57,7 +62,7 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 
 class MemberAddSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
 
@@ -76,7 +81,7 @@ class InvitationSentSerializer(serializers.Serializer):
 
 
 class InvitationAcceptSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(max_length=128)
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

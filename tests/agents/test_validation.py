@@ -188,3 +188,48 @@ def test_an_unknown_status_is_refused_with_the_allowed_ones(api):
 
     assert "status" in fields_of(response)
     assert response.json()["error"]["details"]["allowed"]["status"] == ["active", "paused"]
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("name", 200),
+        ("description", 2_000),
+        ("system_prompt", 32_000),
+        ("first_message", 2_000),
+        ("voicemail_message", 2_000),
+    ],
+)
+def test_free_text_has_a_maximum_and_up_to_it_is_accepted(api, field, limit):
+    at_limit = create(api, **{field: "x" * limit})
+    over = create(api, **{field: "x" * (limit + 1)})
+
+    assert at_limit.status_code == 201, at_limit.json()
+    assert field in fields_of(over)
+
+
+def test_a_huge_prompt_is_refused_before_it_is_copied_into_a_version(api, in_org_a):
+    response = create(api, system_prompt="x" * 19_000_000)
+
+    assert "system_prompt" in fields_of(response)
+    assert not AgentVersion.objects.exists()
+
+
+def test_the_limits_hold_for_code_and_the_admin_too(in_org_a):
+    from agents.services import agent_create
+    from voiceagents.exceptions import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as info:
+        agent_create(name="Support", system_prompt="x" * 32_001)
+
+    assert info.value.details["fields"]["system_prompt"] == [
+        "At most 32,000 characters; this has 32,001."
+    ]
+
+
+def test_tool_and_knowledge_base_lists_have_a_maximum(api):
+    tools = [f"integration:crm.tool{n}" for n in range(51)]
+
+    response = create(api, tools=tools, knowledge_base_ids=list(range(1, 22)))
+
+    assert {"tools", "knowledge_base_ids"} <= set(fields_of(response))

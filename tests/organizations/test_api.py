@@ -267,3 +267,51 @@ def test_create_organization_command_prints_json_with_a_key(db, capsys):
     assert out["organization"]["domain"] == "acme-cmd.localhost"
     assert out["api_key"]["key"].startswith("va_live_")
     assert out["api_key"]["role"] == "owner"
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [("+1 (415) 555-0100", "+14155550100"), ("+442079460958", "+442079460958"), ("", "")],
+)
+def test_the_default_caller_id_is_stored_in_e164(org_a, make_api_key, bearer, value, stored):
+    response = bearer(make_api_key(org_a, "owner")).patch(
+        org_url(org_a), {"default_caller_id": value}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    org_a.refresh_from_db()
+    assert org_a.default_caller_id == stored == response.json()["default_caller_id"]
+
+
+@pytest.mark.parametrize("value", ["555-0100", "+1415555", "not a number", "+99 123"])
+def test_a_default_caller_id_that_is_not_a_phone_number_is_refused(
+    org_a, make_api_key, bearer, value
+):
+    response = bearer(make_api_key(org_a, "owner")).patch(
+        org_url(org_a), {"default_caller_id": value}, format="json"
+    )
+
+    assert response.status_code == 400
+    (message,) = response.json()["error"]["details"]["fields"]["default_caller_id"]
+    assert "not a valid phone number in E.164 form" in message
+    org_a.refresh_from_db()
+    assert org_a.default_caller_id == ""
+
+
+def test_the_platform_admin_refuses_a_caller_id_that_is_not_e164(org_a):
+    from django.core.exceptions import ValidationError
+
+    org_a.default_caller_id = "+1 415 555 0100"
+    with pytest.raises(ValidationError) as info:
+        org_a.full_clean()
+
+    assert "+14155550100" in str(info.value)
+
+
+def test_an_email_longer_than_the_column_is_a_400_not_a_500(org_a, make_api_key, bearer):
+    response = bearer(make_api_key(org_a, "owner")).post(
+        org_url(org_a, "members/"), {"email": "a" * 250 + "@example.test"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]["details"]["fields"]
