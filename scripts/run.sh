@@ -7,6 +7,20 @@ BIN=.venv/bin
 HOST=${HOST:-0.0.0.0}
 PORT=${PORT:-8000}
 
+# Organizations' secrets are stored encrypted (voiceagents.secrets) and the servers refuse to
+# start without a key: for the demo, generate one into .env once (it must be kept: what was
+# stored with it cannot be read without it).
+current_key=$(sed -n 's/^SECRETS_ENCRYPTION_KEYS=//p' .env 2>/dev/null | head -n 1)
+if [ -z "${SECRETS_ENCRYPTION_KEYS:-}" ] && [ -z "$current_key" ]; then
+  key=$($BIN/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+  if grep -q '^SECRETS_ENCRYPTION_KEYS=' .env 2>/dev/null; then
+    sed -i "s|^SECRETS_ENCRYPTION_KEYS=.*|SECRETS_ENCRYPTION_KEYS=$key|" .env
+  else
+    printf 'SECRETS_ENCRYPTION_KEYS=%s\n' "$key" >> .env
+  fi
+  echo "[run] SECRETS_ENCRYPTION_KEYS was not set: generated a key for this demo into .env (keep it)"
+fi
+
 bash scripts/migrate.sh
 $BIN/python manage.py collectstatic --noinput -v 0
 $BIN/python manage.py bootstrap_demo --port "$PORT"

@@ -10,6 +10,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceagents.settings")
 django_asgi_app = get_asgi_application()
 
+from voiceagents.secrets import encryption_keys_check  # noqa: E402
+
+# Organizations' secrets are stored encrypted: no server without SECRETS_ENCRYPTION_KEYS.
+encryption_keys_check()
+
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from voiceagents.routing import websocket_application  # noqa: E402

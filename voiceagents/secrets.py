@@ -48,6 +48,13 @@ def _configured_keys() -> tuple[str, ...]:
     return keys
 
 
+def encryption_keys_check() -> None:
+    """Refuse to start a server or worker without usable keys: called when the ASGI/WSGI
+    application or a Celery worker/beat starts (not at settings import, so management commands
+    and tooling that never touch a secret still load). Raises ImproperlyConfigured."""
+    _fernet()
+
+
 @functools.lru_cache(maxsize=4)
 def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
     try:
