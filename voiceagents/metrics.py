@@ -54,15 +54,12 @@ def _refresh_queue_depths() -> None:
             settings.CELERY_BROKER_URL, socket_connect_timeout=0.3, socket_timeout=0.3
         )
         try:
-            for queue in CELERY_QUEUES:
-                QUEUE_DEPTH.labels(queue).set(client.llen(queue))
+            queue = settings.CELERY_TASK_DEFAULT_QUEUE
+            QUEUE_DEPTH.labels(queue).set(client.llen(queue))
         finally:
             client.close()
     except redis.RedisError:
         pass
-
-
-CELERY_QUEUES = ("celery",)
 
 
 def render() -> tuple[bytes, str]:

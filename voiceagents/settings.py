@@ -165,6 +165,9 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# The queue tasks are sent to and workers read: deployments sharing one Redis keep theirs
+# apart with it, as CACHE_KEY_PREFIX and CHANNELS_PREFIX do for the cache and the layer.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -294,10 +297,6 @@ SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS", [])
 # The largest input a batch is created from (an upload, inline rows, a file_url): 413 beyond.
 BATCH_MAX_FILE_BYTES = env_int("BATCH_MAX_FILE_BYTES", 50 * 1024 * 1024)
 # file_url: https:// hosts on private, loopback or link-local addresses are refused, so the server
-# Whether an organization without its own credential for a provider (integrations'
-# ProviderCredential) may use the platform's account below. True for the demo; a platform where
-# every customer brings its own accounts sets it to false.
-ALLOW_PLATFORM_CREDENTIALS = env_bool("ALLOW_PLATFORM_CREDENTIALS", True)
 # cannot be turned against its own network; true allows every address, or list the networks
 # (CIDR) that may be reached although not public.
 BATCH_FILE_URL_ALLOW_PRIVATE = env_bool("BATCH_FILE_URL_ALLOW_PRIVATE", False)
