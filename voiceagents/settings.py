@@ -292,6 +292,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 *
 # front and running `manage.py secrets_reencrypt`. The servers and workers refuse to start
 # without one; `make run` generates one into .env for the demo.
 SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS", [])
+# Whether an organization without its own credential for a provider (integrations'
+# ProviderCredential) may use the platform's account below. True for the demo; a platform where
+# every customer brings its own accounts sets it to false.
+ALLOW_PLATFORM_CREDENTIALS = env_bool("ALLOW_PLATFORM_CREDENTIALS", True)
 
 # --- batch calls: their input ---------------------------------------------------------------------
 # The largest input a batch is created from (an upload, inline rows, a file_url): 413 beyond.
