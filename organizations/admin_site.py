@@ -9,12 +9,15 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 
 from organizations.exceptions import OrganizationsErrorCode
 from organizations.models import Membership, Role
+from organizations.selectors import organization_admin_urls
 
 
 def membership_role(user, tenant=None) -> str | None:
@@ -50,6 +53,26 @@ class TenantAdminAuthenticationForm(AdminAuthenticationForm):
             )
 
 
+class PlatformAdminAuthenticationForm(AdminAuthenticationForm):
+    """The main host's admin is for platform operators (superusers). Someone who signs in here
+    with a valid password but is not one is told so, and where to sign in instead, rather
+    than that the password is wrong."""
+
+    def confirm_login_allowed(self, user) -> None:
+        AuthenticationForm.confirm_login_allowed(self, user)  # inactive accounts
+        if not user.is_superuser:
+            raise forms.ValidationError(
+                "This account is not a platform administrator; organization members sign in "
+                f"at their organization's domain: {self._admin_addresses(user)}.",
+                code=OrganizationsErrorCode.NOT_PLATFORM_ADMIN,
+            )
+
+    def _admin_addresses(self, user) -> str:
+        # The user has just proved their password: naming their organizations is fine.
+        urls = organization_admin_urls(user=user)
+        return ", ".join(urls) if urls else f"<organization>.{settings.BASE_DOMAIN}/admin/"
+
+
 class TenantAdminSite(AdminSite):
     site_header = "voiceagents"
     site_title = "voiceagents"
@@ -71,6 +94,7 @@ class PlatformAdminSite(AdminSite):
     site_header = "voiceagents platform"
     site_title = "voiceagents platform"
     index_title = "Platform administration"
+    login_form = PlatformAdminAuthenticationForm
 
     def has_permission(self, request) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)

@@ -12,8 +12,10 @@ class OrganizationsErrorCode(StrEnum):
     LAST_OWNER = "last_owner"
     INVITATION_INVALID = "invitation_invalid"
     API_KEY_NOT_FOUND = "api_key_not_found"
-    # The tenant admin's login form (a form error, not an ApplicationError).
+    # The admin login forms (form errors, not ApplicationErrors): a member at another
+    # organization's domain; an organization member at the platform admin.
     INVALID_LOGIN = "invalid_login"
+    NOT_PLATFORM_ADMIN = "not_platform_admin"
 
 
 class OrganizationNotFound(NotFound):

@@ -3,10 +3,13 @@ yours", so an id cannot be used to probe another organization."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db.models import QuerySet
 
 from organizations.exceptions import ApiKeyNotFound, MemberNotFound, OrganizationNotFound
-from organizations.models import ApiKey, Membership, Organization, User
+from organizations.models import ApiKey, Domain, Membership, Organization, User
 
 
 def organization_get(*, organization_id: int | str, visible_to: Organization) -> Organization:
@@ -40,3 +43,15 @@ def api_key_get(*, organization: Organization, api_key_id: int | str) -> ApiKey:
     if key is None:
         raise ApiKeyNotFound()
     return key
+
+
+def organization_admin_urls(*, user: User, limit: int = 3) -> list[str]:
+    """Where the user signs in to their organizations' admin: each organization's primary
+    domain, with PUBLIC_BASE_URL's scheme and port (the domains are served alike)."""
+    base = urlsplit(settings.PUBLIC_BASE_URL)
+    port = f":{base.port}" if base.port else ""
+    domains = Domain.objects.filter(tenant__memberships__user=user, is_primary=True)
+    return [
+        f"{base.scheme}://{domain}{port}/admin/"
+        for domain in domains.order_by("domain").values_list("domain", flat=True)[:limit]
+    ]

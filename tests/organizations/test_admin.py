@@ -59,3 +59,48 @@ def test_only_superusers_use_the_platform_admin(client, org_a, make_member):
     listing = client.get("/admin/organizations/organization/", HTTP_HOST="localhost")
     assert listing.status_code == 200
     assert b"Alpha" in listing.content and b"Beta" in listing.content
+
+
+def test_an_organization_member_at_the_platform_admin_is_told_where_to_sign_in(
+    client, org_a, make_member
+):
+    operator = make_member(org_a, "owner")
+
+    response = _login(client, "localhost", operator)
+
+    assert response.status_code == 200  # the form again, with the reason
+    page = response.content.decode()
+    assert "This account is not a platform administrator" in page
+    assert "http://alpha.localhost:8000/admin/" in page
+    assert "enter the correct" not in page
+
+
+def test_a_wrong_password_at_the_platform_admin_reveals_nothing_more(client, org_a, make_member):
+    operator = make_member(org_a, "owner")
+
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": operator.email, "password": "wrong"},
+        HTTP_HOST="localhost",
+    )
+
+    page = response.content.decode()
+    assert "enter the correct" in page
+    assert "platform administrator" not in page and "alpha.localhost" not in page
+
+
+def test_createsuperuser_makes_a_platform_administrator(client, db, monkeypatch):
+    # What the README tells an operator to run.
+    from django.core.management import call_command
+
+    from organizations.models import User
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
+    call_command("createsuperuser", "--noinput", "--email", "root@example.test", verbosity=0)
+
+    root = User.objects.get(email="root@example.test")
+    assert root.is_superuser and root.is_staff
+    assert _login(client, "localhost", root).status_code == 302
+    assert (
+        client.get("/admin/organizations/organization/", HTTP_HOST="localhost").status_code == 200
+    )
