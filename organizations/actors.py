@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from organizations.models import User
+from organizations.models import ApiKey, User
 from voiceagents.exceptions import PermissionDenied
 
 
@@ -30,3 +30,10 @@ def request_person(request: HttpRequest | Request) -> User:
     if not isinstance(user, User):
         raise PermissionDenied("This action needs a user (JWT or session), not an API key.")
     return user
+
+
+def request_api_key(request: HttpRequest | Request) -> ApiKey | None:
+    """The API key that authenticated the request, if one did (for audit events)."""
+    credential = getattr(request, "auth", None)
+    api_key = getattr(credential, "api_key", None)
+    return api_key if isinstance(api_key, ApiKey) else None

@@ -13,7 +13,16 @@ from organizations import services
 from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
 from organizations.admin_site import platform_admin
-from organizations.models import ApiKey, Domain, Invitation, Membership, Organization, Role, User
+from organizations.models import (
+    ApiKey,
+    AuditEvent,
+    Domain,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    User,
+)
 from voiceagents.exceptions import ApplicationError
 from voiceagents.tenancy import current_tenant
 
@@ -195,3 +204,41 @@ class ApiKeyAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
         for key in queryset:
             services.api_key_revoke(api_key=key)
         self.message_user(request, f"{queryset.count()} key(s) revoked.")
+
+
+class _AuditEventReadOnly(admin.ModelAdmin):
+    """Audit events are written by services only; nobody adds, edits or deletes them."""
+
+    list_display = ["created_at", "action", "target_type", "target_id", "actor", "api_key"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["action", "target_id", "actor__email"]
+    readonly_fields = [
+        "created_at",
+        "action",
+        "target_type",
+        "target_id",
+        "actor",
+        "api_key",
+        "data",
+    ]
+    fields = tuple(readonly_fields)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(_AuditEventReadOnly, CurrentOrganizationMixin):
+    view_role = Role.ADMIN
+
+
+@admin.register(AuditEvent, site=platform_admin)
+class PlatformAuditEventAdmin(_AuditEventReadOnly):
+    list_display = ["created_at", "organization", "action", "target_type", "target_id", "actor"]
+    list_filter = ["action", "organization"]

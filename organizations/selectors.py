@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from organizations.exceptions import ApiKeyNotFound, MemberNotFound, OrganizationNotFound
-from organizations.models import ApiKey, Domain, Membership, Organization, User
+from organizations.models import ApiKey, AuditEvent, Domain, Membership, Organization, User
 
 
 def organization_get(*, organization_id: int | str, visible_to: Organization) -> Organization:
@@ -55,3 +55,8 @@ def organization_admin_urls(*, user: User, limit: int = 3) -> list[str]:
         f"{base.scheme}://{domain}{port}/admin/"
         for domain in domains.order_by("domain").values_list("domain", flat=True)[:limit]
     ]
+
+
+def audit_event_list(*, organization: Organization) -> QuerySet[AuditEvent]:
+    """The organization's audit trail, newest first."""
+    return AuditEvent.objects.filter(organization=organization).select_related("actor", "api_key")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -23,6 +24,7 @@ from organizations.exceptions import (
 )
 from organizations.models import (
     ApiKey,
+    AuditEvent,
     Domain,
     Invitation,
     Membership,
@@ -308,3 +310,29 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 
 def api_key_hash(raw: str) -> str:
     return _hash_secret(raw)
+
+
+# --- audit events --------------------------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    organization: Organization,
+    action: str,
+    target_type: str = "",
+    target_id: object = "",
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one change in ``organization`` (call it inside the change's transaction, so
+    both commit or neither). ``data`` says what changed and must never hold a secret."""
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        api_key=api_key,
+        action=action,
+        target_type=target_type,
+        target_id="" if target_id in (None, "") else str(target_id),
+        data=dict(data or {}),
+    )

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from organizations.models import ApiKey, Invitation, Membership, Organization, Role
+from organizations.models import ApiKey, AuditEvent, Invitation, Membership, Organization, Role
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -116,4 +116,32 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.EmailField(
+        source="actor.email", read_only=True, default=None, allow_null=True
+    )
+    api_key = serializers.CharField(
+        source="api_key.prefix",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The visible prefix of the API key that made the change, if one did.",
+    )
+    data = serializers.DictField(read_only=True, help_text="What changed; never a secret.")
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "action",
+            "target_type",
+            "target_id",
+            "actor",
+            "api_key",
+            "data",
+            "created_at",
+        ]
         read_only_fields = fields

@@ -14,6 +14,7 @@ from organizations.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    AuditEventSerializer,
     InvitationAcceptSerializer,
     InvitationSentSerializer,
     InvitationSerializer,
@@ -24,7 +25,7 @@ from organizations.api.serializers import (
     OrganizationSerializer,
     OrganizationUpdateSerializer,
 )
-from organizations.models import ApiKey, Organization, Role, User
+from organizations.models import ApiKey, AuditEvent, Organization, Role, User
 from voiceagents.api.schema import error_response
 
 _LAST_OWNER = error_response("`last_owner`: the organization must keep at least one owner.")
@@ -311,3 +312,25 @@ class ApiKeyViewSet(OrganizationScopedViewSet):
         key = selectors.api_key_get(organization=self.organization, api_key_id=pk)
         services.api_key_revoke(api_key=key)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditEventViewSet(OrganizationScopedViewSet):
+    """The organization's audit trail (credential changes...), newest first; admins only."""
+
+    serializer_class = AuditEventSerializer
+    queryset = AuditEvent.objects.none()  # for schema generation; get_queryset is the real one
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def get_queryset(self):
+        return selectors.audit_event_list(organization=self.organization)
+
+    @extend_schema(
+        summary="List audit events",
+        description="Admins only. Who changed what in the organization's settings and "
+        "secrets (e.g. `credential.created`, `credential.rotated`), newest first. An event "
+        "names the person or the API key that made the change and never holds a secret.",
+    )
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
