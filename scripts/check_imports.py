@@ -41,11 +41,13 @@ APPS: tuple[str, ...] = (
 )
 SKIPPED_DIRS = frozenset({"tests", "bench", "migrations", "__pycache__"})
 # app -> the apps it must never import. Dependencies point one way: calls uses agents and
-# knowledge, agents uses knowledge, everything uses organizations (the tenant layer).
+# knowledge, agents uses knowledge, every product app uses integrations (the organizations'
+# provider credentials), and everything uses organizations (the tenant layer).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "organizations": ("agents", "calls", "knowledge"),
+    "organizations": ("agents", "calls", "knowledge", "integrations"),
     "agents": ("calls",),
     "knowledge": ("agents", "calls"),
+    "integrations": ("agents", "calls", "knowledge"),
 }
 # Elementary cycles printed per strongly connected group of modules, at most.
 MAX_CYCLES_PER_GROUP = 50

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("knowledge.api.urls")),
     path("", include("agents.api.urls")),
     path("", include("calls.api.urls")),
+    path("", include("integrations.api.urls")),
 ]
