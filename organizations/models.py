@@ -181,6 +181,11 @@ class Invitation(models.Model):
     def is_expired(self) -> bool:
         return dj_timezone.now() >= self.expires_at
 
+    @property
+    def is_pending(self) -> bool:
+        """Neither accepted nor expired: it can still be accepted."""
+        return self.accepted_at is None and not self.is_expired
+
 
 class ApiKey(models.Model):
     """A secret for integrators. Lives in the public schema so that one indexed lookup of its

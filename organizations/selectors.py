@@ -8,8 +8,21 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db.models import QuerySet
 
-from organizations.exceptions import ApiKeyNotFound, MemberNotFound, OrganizationNotFound
-from organizations.models import ApiKey, AuditEvent, Domain, Membership, Organization, User
+from organizations.exceptions import (
+    ApiKeyNotFound,
+    InvitationInvalid,
+    MemberNotFound,
+    OrganizationNotFound,
+)
+from organizations.models import (
+    ApiKey,
+    AuditEvent,
+    Domain,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
 
 
 def organization_get(*, organization_id: int | str, visible_to: Organization) -> Organization:
@@ -45,6 +58,29 @@ def api_key_get(*, organization: Organization, api_key_id: int | str) -> ApiKey:
     return key
 
 
+def audit_event_list(*, organization: Organization) -> QuerySet[AuditEvent]:
+    """The organization's audit trail, newest first."""
+    return AuditEvent.objects.filter(organization=organization).select_related("actor", "api_key")
+
+
+def invitation_get_pending(*, token_hash: str) -> Invitation:
+    """The invitation with this token hash (``services.invitation_hash``), with what its page
+    shows, if it can still be accepted; InvitationInvalid otherwise (unknown, used and expired
+    look alike)."""
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(token_hash=token_hash)
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        raise InvitationInvalid()
+    return invitation
+
+
+def user_get_by_email(*, email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()
+
+
 def organization_admin_urls(*, user: User, limit: int = 3) -> list[str]:
     """Where the user signs in to their organizations' admin: each organization's primary
     domain, with PUBLIC_BASE_URL's scheme and port (the domains are served alike)."""
@@ -55,8 +91,3 @@ def organization_admin_urls(*, user: User, limit: int = 3) -> list[str]:
         f"{base.scheme}://{domain}{port}/admin/"
         for domain in domains.order_by("domain").values_list("domain", flat=True)[:limit]
     ]
-
-
-def audit_event_list(*, organization: Organization) -> QuerySet[AuditEvent]:
-    """The organization's audit trail, newest first."""
-    return AuditEvent.objects.filter(organization=organization).select_related("actor", "api_key")

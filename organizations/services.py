@@ -240,19 +240,30 @@ def invitation_create(
         invited_by=invited_by,
         expires_at=timezone.now() + dt.timedelta(hours=settings.INVITATION_TTL_HOURS),
     )
-    link = f"{settings.PUBLIC_BASE_URL}/api/v1/invitations/accept/?token={token}"
+    # The page (organizations.views) shows the invitation and accepts it; API clients post the
+    # same token to /api/v1/invitations/accept/.
+    link = f"{settings.PUBLIC_BASE_URL}/invitations/accept/?token={token}"
+    inviter = f" by {invited_by.full_name or invited_by.email}" if invited_by else ""
     transaction.on_commit(
         lambda: send_mail(
             subject=f"You are invited to {organization.name} on voiceagents",
             message=(
-                f"You have been invited to join {organization.name} as {role}.\n\n"
-                f"Accept the invitation (valid {settings.INVITATION_TTL_HOURS} hours):\n{link}\n"
+                f"You have been invited{inviter} to join {organization.name} as {role}.\n\n"
+                f"Accept the invitation (valid {settings.INVITATION_TTL_HOURS} hours):\n{link}\n\n"
+                "The page lets you sign in, or choose a password if you have no account yet. "
+                "Through the API, POST the token in this link to /api/v1/invitations/accept/ "
+                'as {"token": "..."}, with your own credential.\n'
             ),
             from_email=None,
             recipient_list=[invitation.email],
         )
     )
     return invitation, token
+
+
+def invitation_hash(token: str) -> str:
+    """How an invitation's token is stored (and looked up)."""
+    return _hash_secret(token)
 
 
 @transaction.atomic
@@ -263,13 +274,33 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         .filter(token_hash=_hash_secret(token))
         .first()
     )
-    if invitation is None or invitation.accepted_at is not None or invitation.is_expired:
+    if invitation is None or not invitation.is_pending:
         raise InvitationInvalid()
     if invitation.email != user.email.lower():
         raise InvitationInvalid("This invitation was sent to another email address.")
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return member_add(organization=invitation.organization, user=user, role=invitation.role)
+
+
+@transaction.atomic
+def invitation_accept_new_user(*, token: str, password: str, full_name: str = "") -> Membership:
+    """Someone without an account accepts: their account is created for the invited address,
+    with this password (already checked against the password validators by the caller), and
+    joins the organization."""
+    invitation = (
+        Invitation.objects.select_for_update().filter(token_hash=_hash_secret(token)).first()
+    )
+    if invitation is None or not invitation.is_pending:
+        raise InvitationInvalid()
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise InvitationInvalid(
+            "An account with this email address already exists: sign in to accept."
+        )
+    user = User.objects.create_user(
+        email=invitation.email, password=password, full_name=full_name.strip()
+    )
+    return invitation_accept(token=token, user=user)
 
 
 # --- API keys ------------------------------------------------------------------------------------

@@ -283,7 +283,9 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The default prints emails (voiceagents.mail) with the secrets in their links redacted: an
+# invitation's token must not end up in a log. Real delivery needs a sending backend.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "voiceagents.mail.ConsoleEmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "voiceagents <no-reply@localhost>")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
 

@@ -1,7 +1,7 @@
 """URLs of the public schema (the main host): the landing page, the platform admin for
-superusers (organizations, users), and the shared API/health routes."""
+superusers (organizations, users), the invitation page, and the shared API/health routes."""
 
-from django.urls import path
+from django.urls import include, path
 
 from organizations.admin_site import platform_admin
 from voiceagents import views
@@ -15,5 +15,6 @@ handler500 = "voiceagents.views.handler500"
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("admin/", platform_admin.urls),
+    path("", include("organizations.urls")),
     *common,
 ]
