@@ -16,6 +16,7 @@ __all__ = [
     "BatchSourceTooLarge",
     "BatchSourceUnavailable",
     "BatchSourceUnreadable",
+    "BatchStatusConflict",
     "CallAlreadyEnded",
     "CallNotFound",
     "CallNotInProgress",
@@ -61,6 +62,7 @@ class CallsErrorCode(StrEnum):
     BATCH_SOURCE_UNAVAILABLE = "batch_source_unavailable"
     DNC_ENTRY_NOT_FOUND = "dnc_entry_not_found"
     DNC_ENTRY_EXISTS = "dnc_entry_exists"
+    BATCH_STATUS_CONFLICT = "batch_status_conflict"
     # Why a call ended as failed on our side (``Call.error_code``, next to carriers' codes).
     INVALID_START_FRAME = "invalid_start_frame"
     BRIDGE_ERROR = "bridge_error"
@@ -228,3 +230,11 @@ class DncEntryNotFound(NotFound):
 class DncEntryExists(Conflict):
     code = CallsErrorCode.DNC_ENTRY_EXISTS
     default_message = "This number is already on the do-not-call list."
+
+
+class BatchStatusConflict(Conflict):
+    """A control action the batch's status does not allow (starting a running batch,
+    resuming a canceled one); details name the action and the status."""
+
+    code = CallsErrorCode.BATCH_STATUS_CONFLICT
+    default_message = "The batch's status does not allow this action."

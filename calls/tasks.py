@@ -37,3 +37,20 @@ def stale_calls_sweep() -> int:
         return sum(1 for outcome in outcomes if outcome.outcome != "live")
 
     return sum(for_each_tenant(sweep))
+
+
+@shared_task(name="calls.batch_dispatch", acks_late=True)
+def batch_dispatch(batch_id: int) -> None:
+    """Start calls for a batch's due rows. Sent by the control actions, by every batch call
+    that ends and by the tick; any number may run at once (the dispatcher claims rows and
+    start slots atomically), and one that dies half-way leaves nothing a later run cannot
+    finish."""
+    services.batch_dispatch(batch_id=batch_id)
+
+
+@shared_task(name="calls.batches_dispatch_due", acks_late=True)
+def batches_dispatch_due() -> None:
+    """The periodic tick (Celery beat, from the public schema): sends ``calls.batch_dispatch``
+    for every running batch of every organization, so rows whose window opened or whose retry
+    came due start, and rows whose outcome was lost are repaired."""
+    services.batches_dispatch_due()

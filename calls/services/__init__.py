@@ -1,7 +1,7 @@
 """Writes for telephony (the product's PhoneService and CallService), one module per concept:
 numbers and their routing rules, the call's timeline and state, outbound calls and live-call
-actions, answering carrier calls, carrier callbacks and recordings, SMS, and the media
-bridge's records.
+actions, answering carrier calls, carrier callbacks and recordings, SMS, the media
+bridge's records, and batches (their rows, control actions and the dispatcher).
 
 Every function runs in the active tenant schema (the API, a webhook's ``tenant_activated``
 block or a Celery task selected it). Status changes go through ``calls.lifecycle``; every
@@ -18,6 +18,21 @@ from calls.services.answering import (
     call_inbound_answer,
     call_message_answer,
     call_outbound_answer,
+)
+from calls.services.batch_control import (
+    batch_cancel,
+    batch_pause,
+    batch_resume,
+    batch_retry_failed,
+    batch_start,
+)
+from calls.services.batch_dispatch import BatchDispatchResult, batch_dispatch, batches_dispatch_due
+from calls.services.batch_rows import (
+    batch_progress_group,
+    batch_row_call_ended,
+    batch_row_outcome_for_call,
+    batch_row_transition,
+    batch_rows_transition,
 )
 from calls.services.bridge_records import call_prompt_variables_missing_record, call_records_write
 from calls.services.callbacks import call_recording_store, call_status_callback
@@ -47,8 +62,21 @@ __all__ = [
     "CALL_ENDED_MESSAGE",
     "SMS_MAX_LENGTH",
     "UNKNOWN_NUMBER_MESSAGE",
+    "BatchDispatchResult",
     "PhoneNumberImportResult",
     "StaleCallOutcome",
+    "batch_cancel",
+    "batch_dispatch",
+    "batch_pause",
+    "batch_progress_group",
+    "batch_resume",
+    "batch_retry_failed",
+    "batch_row_call_ended",
+    "batch_row_outcome_for_call",
+    "batch_row_transition",
+    "batch_rows_transition",
+    "batch_start",
+    "batches_dispatch_due",
     "call_dial_check",
     "call_end",
     "call_finalize",

@@ -57,12 +57,14 @@ def call_initiate(
     from_phone: str | None = None,
     variables: Mapping[str, Any] | None = None,
     batch_id: int | None = None,
+    batch_row_id: int | None = None,
     schedule_id: int | None = None,
 ) -> Call:
     """Start an outbound call: the Call row is created now (queued) and dialed by a Celery task
     once this transaction commits, so an API request never waits on the carrier and a
     rolled-back transaction never leaves a phone ringing. The organization's concurrency limit
-    is checked under a lock."""
+    is checked under a lock. A batch's dispatcher passes the batch and the row the call is
+    for (``batch_id``, ``batch_row_id``)."""
     to_number = e164(to_phone, field="to_phone")
     agent_pk = _int_or_none(agent_id)
     agent = Agent.objects.alive().filter(pk=agent_pk).first() if agent_pk is not None else None
@@ -87,6 +89,7 @@ def call_initiate(
             status=CallStatus.QUEUED,
             variables=dict(variables or {}),
             batch_id=batch_id,
+            batch_row_id=batch_row_id,
             schedule_id=schedule_id,
         )
         _event(

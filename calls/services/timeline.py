@@ -18,6 +18,7 @@ from calls import lifecycle
 from calls.metrics import CALLS_ENDED
 from calls.models import Call, CallEvent, CallStatus, EndReason
 from calls.services._common import _fail
+from calls.services.batch_rows import batch_row_call_ended_on_commit
 
 __all__ = ["call_finalize", "call_mark_in_progress"]
 
@@ -153,6 +154,9 @@ def _finalize(
     )
     direction, reason = call.direction, call.end_reason
     transaction.on_commit(lambda: CALLS_ENDED.labels(direction, reason).inc())
+    if call.batch_row_id is not None:
+        # After commit: the row records the outcome and the freed slot is filled at once.
+        batch_row_call_ended_on_commit(call_id=call.pk)
     logger.info("call_ended", call_id=call.pk, status=status, end_reason=reason, source=source)
     return True
 
