@@ -17,3 +17,5 @@ with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password
 PY
 $PY manage.py migrate_schemas --shared -v 0
 $PY manage.py migrate_schemas --tenant -v 0
+# Celery beat's schedule (public schema): the periodic tasks, once; admin changes are kept.
+$PY manage.py install_periodic_tasks -v 0 > /dev/null

@@ -1,0 +1,61 @@
+"""The calls app's periodic tasks in Celery beat's database schedule (django-celery-beat, in
+the public schema), where operators see and change them in the admin.
+
+Installed by ``manage.py install_periodic_tasks`` (run by ``scripts/migrate.sh``, so by
+``make run`` and every deployment's migration step), not by a data migration: the calls app
+migrates in each tenant's schema and the schedule lives once, in ``public``. An entry that
+exists is left as it is, so an interval or an ``enabled`` an operator changed survives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_tenants.utils import get_public_schema_name, schema_context
+
+__all__ = ["PERIODIC_TASKS", "PeriodicTaskSpec", "periodic_tasks_install"]
+
+
+@dataclass(frozen=True)
+class PeriodicTaskSpec:
+    name: str  # what the admin lists
+    task: str  # the registered Celery task name
+    every_seconds: int
+    description: str
+
+
+PERIODIC_TASKS: tuple[PeriodicTaskSpec, ...] = (
+    PeriodicTaskSpec(
+        name="Batches: dispatch due rows",
+        task="calls.batches_dispatch_due",
+        every_seconds=10,
+        description=(
+            "Sends the dispatcher for every running batch of every organization: rows whose "
+            "calling window opened or whose retry came due start, rows a crash left behind "
+            "are repaired. A call's end fills its slot at once; this is the clock for the rest."
+        ),
+    ),
+)
+
+
+def periodic_tasks_install() -> list[str]:
+    """Create the entries of ``PERIODIC_TASKS`` that do not exist yet; returns their names."""
+    created: list[str] = []
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        for spec in PERIODIC_TASKS:
+            if PeriodicTask.objects.filter(name=spec.name).exists():
+                continue
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=spec.every_seconds, period=IntervalSchedule.SECONDS
+            )
+            PeriodicTask.objects.create(
+                name=spec.name,
+                task=spec.task,
+                interval=interval,
+                description=spec.description,
+                enabled=True,
+            )
+            created.append(spec.name)
+    return created
