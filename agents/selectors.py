@@ -8,7 +8,6 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from agents.config import ResolvedAgentConfig, config_cache_read, config_cache_store
@@ -17,6 +16,7 @@ from agents.models import Agent, AgentVersion
 from agents.prompts import prompt_variables
 from agents.realtime.registry import PROVIDERS
 from agents.validation import CONFIG_FIELDS, LONG_TEXT_FIELDS
+from integrations.selectors import credential_identifier
 from knowledge.models import KnowledgeBase
 
 __all__ = [
@@ -142,14 +142,12 @@ def agent_config_resolve(*, agent_id: int) -> ResolvedAgentConfig:
 def _config_build(*, agent: Agent) -> ResolvedAgentConfig:
     provider_settings = dict(agent.provider_config or {})
     info = PROVIDERS.get(agent.ai_provider)
-    # An agent saved before HUME_CONFIG_ID was set follows the platform default.
-    if (
-        info is not None
-        and info.uses_config_id
-        and not provider_settings.get("config_id")
-        and settings.HUME_CONFIG_ID
-    ):
-        provider_settings["config_id"] = settings.HUME_CONFIG_ID
+    # An agent saved without a config id follows its account's default: the organization's
+    # own credential's config id, else the platform's HUME_CONFIG_ID.
+    if info is not None and info.uses_config_id and not provider_settings.get("config_id"):
+        default = credential_identifier(kind=agent.ai_provider, name="config_id")
+        if default:
+            provider_settings["config_id"] = default
     variables = prompt_variables(
         "\n".join((agent.system_prompt, agent.first_message, agent.voicemail_message))
     )

@@ -14,8 +14,6 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
-
 from agents.models import (
     DESCRIPTION_MAX_LENGTH,
     MESSAGE_MAX_LENGTH,
@@ -23,6 +21,7 @@ from agents.models import (
     PROMPT_MAX_LENGTH,
 )
 from agents.realtime.registry import PROVIDERS, ProviderInfo
+from integrations.selectors import credential_identifier
 from knowledge.models import KnowledgeBase
 from voiceagents.exceptions import ValidationFailed
 from voiceagents.phone import to_e164
@@ -193,7 +192,11 @@ def _clean_provider_choices(
         )
     provider_config = dict(provider_config)
     if info.uses_config_id:
-        config_id = provider_config.get("config_id") or settings.HUME_CONFIG_ID
+        # The default belongs to the account the key comes from: the organization's own
+        # credential's config id, else the platform's HUME_CONFIG_ID.
+        config_id = provider_config.get("config_id") or credential_identifier(
+            kind=provider, name="config_id"
+        )
         if config_id:
             try:
                 provider_config["config_id"] = str(uuid.UUID(str(config_id)))

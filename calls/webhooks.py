@@ -1,15 +1,20 @@
 """Carrier webhooks at the HTTP edge, the parts that are not a view: the decorator that
-refuses unsigned requests, finding whose webhook it is, and the one place where a webhook
-selects its organization's schema. The URLs, call references and signatures themselves are
-carrier knowledge and live in ``calls.telephony``.
+finds whose webhook it is and refuses what that account did not sign, and the one place where
+a webhook selects its organization's schema. The URLs, call references and signatures
+themselves are carrier knowledge and live in ``calls.telephony``.
 
 Every webhook comes to the main host (public schema). Whose it is comes from, in order:
 1. ``?c=<ref>``, a reference we signed and put in the URLs of calls we placed or answered
    (organization schema + call id); it is the only way for Plivo transfer and recording URLs;
-2. the public phone-number index (``organizations.PhoneNumberClaim``) for the number the
-   carrier names (an inbound call's or SMS's ``To``).
-Then :func:`tenant_activated` switches to that schema for the rest of the request. Nothing else
-in the webhook path touches the schema.
+2. the public phone-number index (``organizations.PhoneNumberClaim``) for the numbers the
+   carrier names (an inbound call's or SMS's ``To``; a status callback's ``To``/``From``).
+Then :func:`tenant_activated` switches to that schema, and the signature is checked there, with
+the auth token of the account that owns the number: the organization's own credential, or the
+platform's when it has none and the platform allows it. A request signed with any other
+account's token (another organization's, or the platform's when the organization has its own)
+is refused. A webhook that leads to no organization (a number nobody holds) is checked against
+the platform's account and answered in the public schema. Nothing else in the webhook path
+touches the schema.
 """
 
 from __future__ import annotations
@@ -90,25 +95,47 @@ _SIGNATURE_HEADER_PREFIXES = tuple(
 )
 
 
-def carrier_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+WebhookView = Callable[..., HttpResponse]
+
+
+def _refused(request: HttpRequest, carrier: str, target: WebhookTarget | None) -> HttpResponse:
+    WEBHOOKS_REJECTED.labels(carrier).inc()
+    logger.warning(
+        "webhook_signature_rejected",
+        provider=carrier,
+        path=request.path,
+        organization=target.organization.schema_name if target else None,
+        remote_addr=request.META.get("REMOTE_ADDR"),
+        has_signature=any(
+            name.lower().startswith(_SIGNATURE_HEADER_PREFIXES) for name in request.headers
+        ),
+    )
+    return HttpResponseForbidden("Invalid signature.", content_type="text/plain")
+
+
+def carrier_webhook(*, numbers: tuple[str, ...] = ()) -> Callable[[WebhookView], WebhookView]:
     """Decorates a webhook view whose URL names its ``carrier`` (calls/urls.py): POST only,
-    CSRF-exempt (carriers hold no CSRF token; the signature is the authentication), and 403
-    for anything that carrier did not sign."""
+    CSRF-exempt (carriers hold no CSRF token; the signature is the authentication). Whose
+    webhook it is comes first (the ``?c=`` reference, else the claims of the form fields
+    ``numbers``, in order); the signature is then checked with that account's token, and the
+    view runs inside that organization's schema as ``view(request, carrier=..., target=...)``
+    (``target`` is None, in the public schema, when no organization was found). 403 for
+    anything the owning account did not sign."""
 
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, carrier: str, **kwargs: Any) -> HttpResponse:
-        if not request_is_signed(request, provider=carrier):
-            WEBHOOKS_REJECTED.labels(carrier).inc()
-            logger.warning(
-                "webhook_signature_rejected",
-                provider=carrier,
-                path=request.path,
-                remote_addr=request.META.get("REMOTE_ADDR"),
-                has_signature=any(
-                    name.lower().startswith(_SIGNATURE_HEADER_PREFIXES) for name in request.headers
-                ),
-            )
-            return HttpResponseForbidden("Invalid signature.", content_type="text/plain")
-        return view(request, *args, carrier=carrier, **kwargs)
+    def decorate(view: WebhookView) -> WebhookView:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, carrier: str, **kwargs: Any) -> HttpResponse:
+            request.body  # noqa: B018 (read before POST so the raw body stays available)
+            target = webhook_target(request, numbers=[request.POST.get(n, "") for n in numbers])
+            if target is None:
+                if not request_is_signed(request, provider=carrier):
+                    return _refused(request, carrier, None)
+                return view(request, *args, carrier=carrier, target=None, **kwargs)
+            with tenant_activated(target):
+                if not request_is_signed(request, provider=carrier):
+                    return _refused(request, carrier, target)
+                return view(request, *args, carrier=carrier, target=target, **kwargs)
 
-    return csrf_exempt(require_POST(wrapped))
+        return csrf_exempt(require_POST(wrapped))
+
+    return decorate

@@ -11,8 +11,10 @@ the same name, so callers store the name next to the vector.
 from __future__ import annotations
 
 import abc
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,13 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
+from integrations.exceptions import CredentialMissing, CredentialUnreadable
+from integrations.selectors import (
+    credential_kinds_usable,
+    credential_missing_message,
+    credential_resolve,
+)
+from integrations.services import credential_use_record
 from knowledge.exceptions import EmbeddingError, KnowledgeErrorCode
 
 if TYPE_CHECKING:
@@ -109,42 +118,78 @@ def get_embedder(model_name: str, *, api_key: str = "", base_url: str = "") -> E
     )
 
 
-def _provider_settings(model_name: str) -> tuple[str, str]:
-    """(api_key, base_url) for a model's provider, from settings."""
-    if model_name.startswith("openai/"):
-        return settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL
-    if model_name.startswith("gemini/"):
-        return settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL
-    return "", ""
+# A hosted model's provider: the kind of credential its key comes from, and the platform
+# setting of its base URL (which stays a platform setting).
+_HOSTED: dict[str, tuple[str, str]] = {
+    "openai": ("openai", "OPENAI_BASE_URL"),
+    "gemini": ("gemini", "GEMINI_BASE_URL"),
+}
+
+
+def _hosted(model_name: str) -> tuple[str, str] | None:
+    return _HOSTED.get(model_name.split("/", 1)[0]) if model_name in EMBEDDING_MODELS else None
+
+
+def _unavailable(model_name: str, reason: str) -> EmbeddingError:
+    return EmbeddingError(
+        f"{model_name} cannot be used: {reason}",
+        code=KnowledgeErrorCode.EMBEDDING_MODEL_UNAVAILABLE,
+        status=400,
+    )
+
+
+def _provider_credentials(model_name: str) -> tuple[str, str]:
+    """(api_key, base_url) for a hosted model in the active organization: its own credential
+    for the provider, else the platform's (integrations.selectors.credential_resolve).
+    EmbeddingError (embedding_model_unavailable, saying what to set) when there is none."""
+    hosted = _hosted(model_name)
+    if hosted is None:
+        return "", ""
+    kind, base_url_setting = hosted
+    try:
+        credential = credential_resolve(kind=kind)
+    except (CredentialMissing, CredentialUnreadable) as exc:
+        raise _unavailable(model_name, exc.message) from None
+    credential_use_record(resolved=credential)
+    return credential.secret, getattr(settings, base_url_setting)
+
+
+def embedding_model_problem(model_name: str) -> str | None:
+    """Why ``model_name`` cannot embed here (unknown, or its provider has no usable key in the
+    active organization), or None when it can."""
+    if model_name not in EMBEDDING_MODELS:
+        return f"Unknown embedding model {model_name!r}."
+    hosted = _hosted(model_name)
+    if hosted is None or hosted[0] in credential_kinds_usable():
+        return None
+    return _unavailable(model_name, credential_missing_message(hosted[0])).message
 
 
 def embedding_model_available(model_name: str) -> bool:
-    """Whether ``model_name`` is registered and, for a hosted model, its key is configured."""
-    if model_name not in EMBEDDING_MODELS:
-        return False
-    api_key, _base_url = _provider_settings(model_name)
-    return model_name == LOCAL_MINILM or bool(api_key)
+    """Whether ``model_name`` is registered and, for a hosted model, has a usable key here."""
+    return embedding_model_problem(model_name) is None
 
 
-_configured: dict[tuple[str, str, str], Embedder] = {}
+# Embedders by (model, hash of the key, base URL); organizations bring their own keys, so the
+# oldest are dropped past a bound.
+_configured: OrderedDict[tuple[str, str, str], Embedder] = OrderedDict()
 _configured_lock = threading.Lock()
+MAX_CONFIGURED_EMBEDDERS = 64
 
 
 def configured_embedder(model_name: str) -> Embedder:
-    """The process-wide embedder for ``model_name`` with the keys from settings. Reusing it
-    keeps the SDK's HTTP connections warm between queries; a changed key gets a new one."""
-    api_key, base_url = _provider_settings(model_name)
-    if model_name != LOCAL_MINILM and model_name in EMBEDDING_MODELS and not api_key:
-        provider = model_name.split("/", 1)[0]
-        raise EmbeddingError(
-            f"{model_name} needs {provider.upper()}_API_KEY, which is not configured.",
-            code=KnowledgeErrorCode.EMBEDDING_MODEL_UNAVAILABLE,
-            status=400,
-        )
-    key = (model_name, api_key, base_url)
+    """The process-wide embedder for ``model_name`` with the active organization's key (or
+    the platform's). Reusing it keeps the SDK's HTTP connections warm between queries; a
+    changed key gets a new one."""
+    api_key, base_url = _provider_credentials(model_name)
+    key = (model_name, hashlib.sha256(api_key.encode()).hexdigest(), base_url)
     with _configured_lock:
-        if key not in _configured:
+        if key in _configured:
+            _configured.move_to_end(key)
+        else:
             _configured[key] = get_embedder(model_name, api_key=api_key, base_url=base_url)
+            while len(_configured) > MAX_CONFIGURED_EMBEDDERS:
+                _configured.popitem(last=False)
         return _configured[key]
 
 

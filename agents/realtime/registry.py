@@ -1,4 +1,4 @@
-"""Which realtime providers exist, what each accepts, the platform's credentials for each, and
+"""Which realtime providers exist, what each accepts, which credentials a session uses, and
 the one place that builds a session.
 
 ``PROVIDERS`` is the catalog agent validation reads (models, voices, whether an EVI-style
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from agents.realtime.base import RealtimeSession, SessionConfig
+from integrations.selectors import credential_resolve
+from integrations.services import credential_use_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +26,8 @@ class ProviderInfo:
 
     label: str
     session_class: str  # "module:Class", imported lazily
-    # The settings holding the platform's API key and base URL for this provider.
-    api_key_setting: str
+    # The setting holding this provider's base URL (the platform's API key is in
+    # integrations.kinds, with the organizations' credentials).
     base_url_setting: str
     models: tuple[str, ...]
     default_model: str
@@ -53,7 +55,6 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "openai": ProviderInfo(
         label="OpenAI Realtime",
         session_class="agents.realtime.openai:OpenAIRealtimeSession",
-        api_key_setting="OPENAI_API_KEY",
         base_url_setting="OPENAI_BASE_URL",
         models=(
             "gpt-realtime",
@@ -77,7 +78,6 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "gemini": ProviderInfo(
         label="Gemini Live",
         session_class="agents.realtime.gemini:GeminiLiveSession",
-        api_key_setting="GEMINI_API_KEY",
         base_url_setting="GEMINI_BASE_URL",
         models=(
             "gemini-3.1-flash-live-preview",
@@ -91,7 +91,6 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "hume": ProviderInfo(
         label="Hume EVI",
         session_class="agents.realtime.hume:HumeEVISession",
-        api_key_setting="HUME_API_KEY",
         base_url_setting="HUME_BASE_URL",
         models=("evi-3",),
         default_model="evi-3",
@@ -112,11 +111,16 @@ def _info(provider: str) -> ProviderInfo:
 
 
 def provider_credentials(provider: str) -> tuple[str, str]:
-    """``(api_key, base_url)`` of the platform's account with ``provider``, for its
-    SessionConfig: the one place that decides which credentials a session uses (an empty
-    base URL means the provider's own)."""
+    """``(api_key, base_url)`` for a session with ``provider`` in the active organization:
+    the one place that decides which credentials a session uses. The key is the
+    organization's own credential's, else the platform's (``OPENAI_API_KEY``...) where
+    ``ALLOW_PLATFORM_CREDENTIALS`` allows it (``integrations.selectors.credential_resolve``);
+    CredentialMissing (503, saying what to set) when there is none. The base URL stays a
+    platform setting (empty: the provider's own). Sync: call it inside the tenant's schema."""
     info = _info(provider)
-    return getattr(settings, info.api_key_setting), getattr(settings, info.base_url_setting)
+    credential = credential_resolve(kind=provider)
+    credential_use_record(resolved=credential)
+    return credential.secret, getattr(settings, info.base_url_setting)
 
 
 def session_for(provider: str, config: SessionConfig) -> RealtimeSession:

@@ -1,6 +1,7 @@
 """Building one call's bridge when its media stream connects: the call's context (its agent's
 resolved configuration and rendered prompts), the agent's tools, the provider session with
-the platform's credentials, the service hooks and the bridge's settings."""
+the organization's credentials (or the platform's), the service hooks and the bridge's
+settings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from asgiref.sync import sync_to_async
 
 from agents.realtime.base import SessionConfig
@@ -20,10 +22,13 @@ from calls.selectors import BridgeContext, bridge_context_get
 from calls.services import call_prompt_variables_missing_record
 from calls.stream_tokens import StreamGrant
 from calls.telephony.media import MediaProtocol
+from integrations.exceptions import CredentialMissing, CredentialUnreadable
 from knowledge.tools import warm_up as knowledge_warm_up
 from voiceagents.tenancy import in_tenant
 
 __all__ = ["bridge_build"]
+
+logger = structlog.get_logger(__name__)
 
 # Warm-up tasks run on their own; the event loop keeps only weak references to tasks.
 _background: set[asyncio.Task[Any]] = set()
@@ -35,14 +40,29 @@ async def bridge_build(
     send: Callable[[str], Awaitable[None]],
     close: Callable[[], Awaitable[None]],
 ) -> CallBridge | None:
-    """The bridge for the call ``grant`` names, or None when the call is missing, has no agent
-    or has already ended (the stream is then refused)."""
+    """The bridge for the call ``grant`` names, or None when the call is missing, has no agent,
+    has already ended or its provider has no usable key here (the stream is then refused)."""
     context = await in_tenant(grant.schema_name, _context_load, call_id=grant.call_id)
     if context is None or context.is_final:
         return None
     config = context.config
     tools = tools_for(schema_name=grant.schema_name, names=config.tools)
-    session = session_for(config.ai_provider, _session_config(context, tools))
+    try:
+        # The organization's own key or the platform's: a database read, in the call's schema.
+        api_key, base_url = await in_tenant(
+            grant.schema_name, provider_credentials, config.ai_provider
+        )
+    except (CredentialMissing, CredentialUnreadable) as exc:
+        logger.warning(
+            "media_stream_refused_no_provider_key",
+            call_id=grant.call_id,
+            provider=config.ai_provider,
+            reason=exc.code,
+        )
+        return None
+    session = session_for(
+        config.ai_provider, _session_config(context, tools, api_key=api_key, base_url=base_url)
+    )
     bridge = CallBridge(
         protocol=protocol,
         send=send,
@@ -88,9 +108,10 @@ def _context_load(*, call_id: int) -> BridgeContext | None:
     return context
 
 
-def _session_config(context: BridgeContext, tools: dict[str, Tool]) -> SessionConfig:
+def _session_config(
+    context: BridgeContext, tools: dict[str, Tool], *, api_key: str, base_url: str
+) -> SessionConfig:
     config = context.config
-    api_key, base_url = provider_credentials(config.ai_provider)
     return SessionConfig(
         model=config.model,
         instructions=context.system_prompt,

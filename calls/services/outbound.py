@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from agents.exceptions import AgentNotFound
 from agents.models import Agent
-from agents.realtime.registry import PROVIDERS, provider_credentials
+from agents.realtime.registry import provider_credentials
 from calls import lifecycle
 from calls.exceptions import (
     AgentUnavailable,
@@ -32,6 +32,7 @@ from calls.telephony.base import CarrierClient, CarrierError
 from calls.telephony.credentials import carrier_client
 from calls.telephony.registry import carrier_spec
 from calls.telephony.urls import call_ref_issue, public_webhook_url
+from integrations.exceptions import CredentialMissing
 from voiceagents.queue import enqueue_on_commit
 from voiceagents.tenancy import current_schema_name
 
@@ -113,15 +114,14 @@ def call_dial_check(*, agent: Agent, phone_number: PhoneNumber) -> None:
     alone. Raises at once what the call would otherwise fail with in the background: 503,
     saying what to set. (The number itself was checked when it was chosen: ours, voice.)"""
     carrier_client(phone_number.provider)
-    api_key, _base_url = provider_credentials(agent.ai_provider)
-    if not api_key:
-        provider = agent.ai_provider
-        info = PROVIDERS.get(provider)
-        label = info.label if info else provider
+    try:
+        provider_credentials(agent.ai_provider)
+    except CredentialMissing as exc:
+        # The organization's own key or the platform's: the message says which to add or set.
         raise AIProviderNotConfigured(
-            f"{label} is not configured: set {provider.upper()}_API_KEY.",
-            details={"ai_provider": provider, "agent_id": agent.pk},
-        )
+            exc.message,
+            details={**exc.details, "ai_provider": agent.ai_provider, "agent_id": agent.pk},
+        ) from None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from knowledge.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from knowledge.embeddings import EMBEDDING_MODELS, LOCAL_MINILM, embedding_model_available
+from knowledge.embeddings import EMBEDDING_MODELS, LOCAL_MINILM, embedding_model_problem
 from knowledge.generation import knowledge_generation_bump
 from knowledge.models import KnowledgeBase
 from organizations.models import User
@@ -38,11 +38,8 @@ def knowledge_base_settings_errors(
         errors["name"] = ["This field may not be blank."]
     if embedding_model not in EMBEDDING_MODELS:
         errors["embedding_model"] = [f"Choose one of: {', '.join(EMBEDDING_MODELS)}."]
-    elif not embedding_model_available(embedding_model):
-        provider = embedding_model.split("/", 1)[0].upper()
-        errors["embedding_model"] = [
-            f"{embedding_model} needs {provider}_API_KEY, which is not configured here."
-        ]
+    elif problem := embedding_model_problem(embedding_model):
+        errors["embedding_model"] = [problem]
     if not 16 <= chunk_size <= MAX_CHUNK_SIZE:
         errors["chunk_size"] = [f"Must be between 16 and {MAX_CHUNK_SIZE} tokens."]
     elif not 0 <= chunk_overlap < chunk_size // 2:
