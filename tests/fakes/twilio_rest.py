@@ -10,6 +10,10 @@ Serves, for one account, with HTTP basic auth checked like Twilio (401 + error 2
   ``next_page_uri``, which the SDK follows)
 - ``POST .../Messages.json``: create (201, ``SM...``)
 
+Every call keeps when it was dialed and when it ended (``time.monotonic()``): ``end_call``
+ends one and gives the signed final status callback Twilio would send, and ``max_in_flight``
+is the most calls that were ever up at once, from that log alone.
+
 ``fail_next("Calls", status=400, code=21211, message=...)`` answers the next request to that
 resource with Twilio's JSON error body, so the SDK raises ``TwilioRestException`` with the
 code. Resources are ``Calls``, ``Messages`` and ``IncomingPhoneNumbers``.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +68,8 @@ class FakeCall:
     status: str
     params: dict[str, list[str]]  # the create request's form
     updates: list[dict[str, list[str]]] = field(default_factory=list)
+    dialed_at: float = field(default_factory=time.monotonic)
+    ended_at: float | None = None
     duration: int | None = None  # seconds, once the call ended
 
     def param(self, name: str) -> str | None:
@@ -96,6 +103,49 @@ class FakeTwilioRest(FakeCarrierRest):
         number = FakeNumber(_sid("PN"), phone_number, friendly_name or phone_number, voice, sms)
         self.numbers.append(number)
         return number.sid
+
+    # --- the call log -------------------------------------------------------------------
+
+    def end_call(
+        self, call_sid: str, call_status: str = "completed", **status_fields: Any
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """End a call on the carrier's side now, and give the signed final status callback
+        for it (``TwilioCallbackDriver.status`` fields: ``duration``, ``answered_by``...)."""
+        with self._lock:
+            call = self.calls[call_sid]
+            call.status = call_status
+            if call.ended_at is None:
+                call.ended_at = time.monotonic()
+        return TwilioCallbackDriver.for_call(self, call_sid).status(call_status, **status_fields)
+
+    def live_calls(self) -> list[FakeCall]:
+        """Calls dialed and not ended yet, oldest first."""
+        with self._lock:
+            live = [call for call in self.calls.values() if call.ended_at is None]
+        return sorted(live, key=lambda call: call.dialed_at)
+
+    def max_in_flight(self) -> int:
+        """The most calls up at the same moment, from the dial and end times alone (a call
+        still up counts until now)."""
+        with self._lock:
+            spans = [(c.dialed_at, c.ended_at) for c in self.calls.values()]
+        moments = sorted(
+            [(start, 1) for start, _ in spans]
+            # An end at the very moment of a dial frees its slot first.
+            + [(end, -1) for _, end in spans if end is not None],
+            key=lambda moment: (moment[0], moment[1]),
+        )
+        most = current = 0
+        for _, step in moments:
+            current += step
+            most = max(most, current)
+        return most
+
+    def dialed_numbers(self) -> list[str]:
+        """Every number dialed, once per dial, in dial order."""
+        with self._lock:
+            calls = sorted(self.calls.values(), key=lambda call: call.dialed_at)
+        return [call.to for call in calls]
 
     # --- FakeCarrierRest ------------------------------------------------------------------
 
@@ -198,6 +248,8 @@ class FakeTwilioRest(FakeCarrierRest):
             status = request.field("Status")
             if status in ("completed", "canceled"):
                 call.status = status
+                if call.ended_at is None:
+                    call.ended_at = time.monotonic()
         return 200, self._call_json(call)
 
     # --- Messages -------------------------------------------------------------------------
