@@ -24,6 +24,7 @@ from agents.validation import (
     INTEGRATION_TOOL_PATTERN,
     agent_config_clean,
 )
+from integrations.selectors import credential_warnings
 from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
 from voiceagents.exceptions import ApplicationError, ValidationFailed
@@ -141,6 +142,13 @@ class AgentAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return [*self.fieldsets, self._history_fieldset] if obj else self.fieldsets
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        agent = self.get_object(request, object_id)
+        if agent is not None and request.method == "GET":
+            for warning in credential_warnings(kinds=[agent.ai_provider]):
+                self.message_user(request, warning.message, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     # --- writes go through the services ------------------------------------------------------
 

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from calls import selectors, services
@@ -23,6 +25,8 @@ from calls.models import (
     ToolInvocation,
     TranscriptTurn,
 )
+from calls.telephony.urls import carrier_webhook_urls
+from integrations.selectors import credential_warnings
 from organizations.admin_mixins import RoleAdminMixin
 from organizations.models import Role
 from voiceagents.exceptions import ApplicationError
@@ -67,11 +71,28 @@ class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
         return selectors.phone_number_list()
 
     def get_readonly_fields(self, request, obj=None):
-        return ["number", "provider"] if obj else []
+        return ["number", "provider", "carrier_urls"] if obj else []
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "carrier_urls"] if obj else self.fields
 
     @admin.display(description="Rules")
     def rule_count(self, obj: PhoneNumber) -> int:
         return len(obj.rules.all())
+
+    @admin.display(description="Configure on the carrier (POST)")
+    def carrier_urls(self, obj: PhoneNumber) -> str:
+        urls = carrier_webhook_urls(obj.provider)
+        return format_html_join(
+            mark_safe("<br>"), "{}: <code>{}</code>", ((name, url) for name, url in urls.items())
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        phone_number = self.get_object(request, object_id)
+        if phone_number is not None and request.method == "GET":
+            for warning in credential_warnings(kinds=[phone_number.provider]):
+                self.message_user(request, warning.message, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         values = {

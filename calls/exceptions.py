@@ -30,6 +30,7 @@ __all__ = [
     "InvalidStreamToken",
     "MessageNotFound",
     "NoCallerId",
+    "NumberNotOnCarrierAccount",
     "PhoneNumberNotFound",
     "PhoneNumberNotVoiceEnabled",
     "PhoneNumberTaken",
@@ -42,6 +43,7 @@ class CallsErrorCode(StrEnum):
     INVALID_PHONE_NUMBER = "invalid_phone_number"
     PHONE_NUMBER_NOT_FOUND = "phone_number_not_found"
     PHONE_NUMBER_TAKEN = "phone_number_taken"
+    NUMBER_NOT_ON_CARRIER_ACCOUNT = "number_not_on_carrier_account"
     CALL_NOT_FOUND = "call_not_found"
     MESSAGE_NOT_FOUND = "message_not_found"
     AGENT_UNAVAILABLE = "agent_unavailable"
@@ -87,6 +89,13 @@ class PhoneNumberTaken(Conflict):
 
     code = CallsErrorCode.PHONE_NUMBER_TAKEN
     default_message = "This phone number is already registered."
+
+
+class NumberNotOnCarrierAccount(ValidationFailed):
+    """The organization's own carrier account has no such number (checked when it has one)."""
+
+    code = CallsErrorCode.NUMBER_NOT_ON_CARRIER_ACCOUNT
+    default_message = "This number is not on the organization's carrier account."
 
 
 class CallNotFound(NotFound):

@@ -3,7 +3,7 @@ knowledge bases, ranges) is decided by agents.validation, the same for the API a
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from agents.models import (
@@ -16,12 +16,17 @@ from agents.models import (
 )
 from agents.prompts import prompt_variables
 from agents.validation import MAX_END_CALL_PHRASES, MAX_KNOWLEDGE_BASES, MAX_TOOLS
+from integrations.api.serializers import ConfigurationWarningSerializer, ConfigurationWarningsMixin
 
 
-class AgentSerializer(serializers.ModelSerializer):
+class AgentSerializer(ConfigurationWarningsMixin, serializers.ModelSerializer):
     knowledge_base_ids = serializers.SerializerMethodField()
     prompt_variables = serializers.SerializerMethodField(
         help_text="Variables the prompts use ({{customer_name}}), filled per call."
+    )
+    configuration_warnings = serializers.SerializerMethodField(
+        help_text="What stops this agent from taking calls here, e.g. `credential_missing`: "
+        "its provider has no API key (add a credential at /api/v1/credentials/)."
     )
     end_call_phrases = serializers.ListField(
         child=serializers.CharField(),
@@ -68,6 +73,7 @@ class AgentSerializer(serializers.ModelSerializer):
             "knowledge_base_ids",
             "provider_config",
             "status",
+            "configuration_warnings",
             "version",
             "created_by",
             "updated_by",
@@ -75,6 +81,10 @@ class AgentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ConfigurationWarningSerializer(many=True))
+    def get_configuration_warnings(self, obj: Agent) -> list[dict[str, str]]:
+        return self.configuration_warnings_for(obj.ai_provider)
 
     def get_knowledge_base_ids(self, obj: Agent) -> list[int]:
         return sorted(kb.pk for kb in obj.knowledge_bases.all())

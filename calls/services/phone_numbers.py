@@ -13,13 +13,15 @@ from django.db import IntegrityError, transaction
 
 from agents.exceptions import AgentNotFound
 from agents.models import Agent
-from calls.exceptions import PhoneNumberTaken
+from calls.exceptions import CarrierNotConfigured, NumberNotOnCarrierAccount, PhoneNumberTaken
 from calls.models import Carrier, FallbackAction, PhoneNumber, RoutingRule
 from calls.numbers import carrier_number, e164
 from calls.selectors import current_organization
 from calls.services._common import _carrier_failure, _fail
-from calls.telephony.base import CarrierError
-from calls.telephony.credentials import carrier_client
+from calls.telephony.base import CarrierClient, CarrierError, CarrierNumber
+from calls.telephony.credentials import carrier_client, carrier_credential
+from calls.telephony.urls import carrier_webhook_urls
+from integrations.selectors import CredentialSource
 from organizations.models import PhoneNumberClaim
 from voiceagents.exceptions import ValidationFailed
 
@@ -86,19 +88,62 @@ def _forward_fallback_check(phone_number: PhoneNumber) -> None:
         raise _fail("fallback_forward_number", "A forward fallback needs the number to forward to.")
 
 
-@transaction.atomic
+def _own_carrier_number(*, number: str, provider: str) -> CarrierNumber | None:
+    """``number`` on the organization's own account with ``provider`` (one lookup); None
+    when the organization uses the platform's account or has none (nothing to check), and
+    NumberNotOnCarrierAccount when its own account has no such number."""
+    try:
+        credential = carrier_credential(provider)
+    except CarrierNotConfigured:
+        return None
+    if credential.source != CredentialSource.ORGANIZATION:
+        return None
+    try:
+        found = carrier_client(provider).find_number(number)
+    except CarrierError as exc:
+        raise _carrier_failure(exc) from exc
+    if found is None:
+        account = next(iter(credential.identifiers.values()), "")
+        raise NumberNotOnCarrierAccount(
+            f"{number} is not a number of this organization's {provider} account {account}.",
+            details={"number": number, "provider": provider, "account": account},
+        )
+    return found
+
+
 def phone_number_create(
     *,
     number: str,
     provider: str = Carrier.TWILIO,
     rules: list[Mapping[str, Any]] | None = None,
+    carrier_check: bool = True,
     **settings_fields: Any,
 ) -> PhoneNumber:
     """Register one of the carrier's numbers with this organization, and claim it in the
-    public index in the same transaction so no other organization can hold it."""
+    public index in the same transaction so no other organization can hold it. When the
+    organization has its own account with the carrier, the number must be on it (checked
+    with one lookup before anything is written, unless ``carrier_check`` is off because the
+    caller just read it from the account), and its carrier id is taken from there."""
     number = e164(number, field="number")
     if provider not in Carrier.values:
         raise _fail("provider", f"Choose one of {Carrier.values}.")
+    if carrier_check:
+        found = _own_carrier_number(number=number, provider=provider)
+        if found is not None and not settings_fields.get("provider_id"):
+            settings_fields = {**settings_fields, "provider_id": found.provider_id}
+    return _phone_number_register(
+        number=number, provider=provider, rules=rules, settings_fields=settings_fields
+    )
+
+
+@transaction.atomic
+def _phone_number_register(
+    *,
+    number: str,
+    provider: str,
+    rules: list[Mapping[str, Any]] | None,
+    settings_fields: Mapping[str, Any],
+) -> PhoneNumber:
     cleaned = _number_settings_clean(settings_fields)
     phone_number = PhoneNumber(number=number, provider=provider, **cleaned)
     _forward_fallback_check(phone_number)
@@ -225,16 +270,38 @@ class PhoneNumberImportResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # Numbers whose webhook URLs were set on the carrier, and those the carrier refused
+    # (number -> its message): configure those by hand with the number's carrier_urls.
+    configured: list[str] = field(default_factory=list)
+    configuration_errors: dict[str, str] = field(default_factory=dict)
+
+
+def _number_webhooks_configure(
+    client: CarrierClient, item: CarrierNumber, number: str, result: PhoneNumberImportResult
+) -> None:
+    urls = carrier_webhook_urls(client.provider)
+    try:
+        client.configure_number(
+            item, voice_url=urls["voice"], status_url=urls["status"], sms_url=urls["sms"]
+        )
+    except CarrierError as exc:
+        result.configuration_errors[number] = exc.message
+        logger.warning("phone_number_configure_failed", number=number, code=exc.code)
+        return
+    result.configured.append(number)
 
 
 def phone_number_import(*, provider: str = Carrier.TWILIO) -> PhoneNumberImportResult:
-    """Bring the numbers of the platform's carrier account into this organization: new ones are
-    added, ours are refreshed (id, name, capabilities), and numbers another organization holds
-    (or that are not valid E.164) are skipped."""
+    """Bring the numbers of the organization's carrier account (its own, else the platform's)
+    into this organization: new ones are added, ours are refreshed (id, name, capabilities),
+    and numbers another organization holds (or that are not valid E.164) are skipped. The
+    numbers added or refreshed get their voice, status and SMS URLs set on the carrier to
+    ours (Twilio: on the number; Plivo: through our application)."""
     if provider not in Carrier.values:
         raise _fail("provider", f"Choose one of {Carrier.values}.")
+    client = carrier_client(provider)
     try:
-        numbers = carrier_client(provider).list_numbers()
+        numbers = client.list_numbers()
     except CarrierError as exc:
         raise _carrier_failure(exc) from exc
     result = PhoneNumberImportResult()
@@ -255,18 +322,21 @@ def phone_number_import(*, provider: str = Carrier.TWILIO) -> PhoneNumberImportR
                 setattr(existing, name, value)
             existing.save(update_fields=[*fields, "updated_at"])
             result.updated.append(number)
+            _number_webhooks_configure(client, item, number, result)
             continue
         try:
-            phone_number_create(number=number, provider=provider, **fields)
+            phone_number_create(number=number, provider=provider, carrier_check=False, **fields)
         except (PhoneNumberTaken, ValidationFailed):
             result.skipped.append(number)
             continue
         result.created.append(number)
+        _number_webhooks_configure(client, item, number, result)
     logger.info(
         "phone_numbers_imported",
         provider=provider,
         created=len(result.created),
         updated=len(result.updated),
         skipped=len(result.skipped),
+        configured=len(result.configured),
     )
     return result

@@ -6,7 +6,8 @@ dataclasses back, so one call flow works with any carrier. The shared vocabulary
 their fields and nothing in this package imports the models. Two directions:
 
 - REST, us -> carrier: ``place_call``, ``hangup``, ``transfer``, ``send_sms``, ``list_numbers``,
-  ``fetch_call_status`` (what the carrier says a call is doing now).
+  ``fetch_call_status`` (what the carrier says a call is doing now), ``find_number`` and
+  ``configure_number`` (one number of the account, and pointing its webhooks at us).
   Every carrier failure (HTTP error or transport error) is raised as :class:`CarrierError`.
 - Webhooks, carrier -> us: ``validate_signature`` on every request, the answer documents
   (``stream_answer``, ``say_and_hangup``, ``forward_answer``, served with ``content_type``) and
@@ -266,6 +267,19 @@ class CarrierClient(abc.ABC):
         """Every number on the account, all pages."""
 
     @abc.abstractmethod
+    def find_number(self, number: str) -> CarrierNumber | None:
+        """The account's number ``number`` (E.164), or None when the account has no such
+        number: one cheap lookup, not a listing."""
+
+    @abc.abstractmethod
+    def configure_number(
+        self, number: CarrierNumber, *, voice_url: str, status_url: str, sms_url: str
+    ) -> None:
+        """Point the number's webhooks at us: calls to ``voice_url``, call progress to
+        ``status_url``, messages to ``sms_url`` (each carrier in its own words; see its
+        client)."""
+
+    @abc.abstractmethod
     def fetch_call_status(self, provider_call_id: str) -> CallState | None:
         """The call's status as the carrier knows it now; ``None`` when the carrier does not
         know the id (CarrierError when it cannot be asked)."""
@@ -351,6 +365,7 @@ class CarrierSpec:
     answer_route: str
     status_route: str
     recording_route: str
+    sms_route: str
     # Carriers that fetch a live call's new document by URL (Plivo) are given these for
     # transfers and spoken goodbyes; None for those that take the document inline (Twilio).
     forward_route: str | None = None

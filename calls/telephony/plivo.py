@@ -64,6 +64,8 @@ __all__ = [
 DEFAULT_API_BASE_URL = "https://api.plivo.com"
 NUMBERS_PAGE_SIZE = 20  # Plivo's maximum
 EXTRA_HEADERS_MAX_BYTES = 512
+# The Plivo Application that holds our answer, hangup and message URLs (configure_number).
+APPLICATION_NAME = "voiceagents"
 # Longest recording Plivo takes for a whole session; <Record> defaults to 60 s otherwise.
 RECORD_MAX_SECONDS = 86400
 
@@ -135,6 +137,17 @@ def _plivo_number(number: str) -> str:
 
 def _e164(number: str) -> str:
     return number if number.startswith("+") else f"+{number}"
+
+
+def _carrier_number(item: dict[str, Any]) -> CarrierNumber:
+    """A number object of Plivo's API as our CarrierNumber."""
+    return CarrierNumber(
+        number=_e164(item["number"]),
+        provider_id=item["number"],
+        friendly_name=item.get("alias") or "",
+        voice=bool(item.get("voice_enabled")),
+        sms=bool(item.get("sms_enabled")),
+    )
 
 
 def _xml(root: ET.Element) -> str:
@@ -343,22 +356,58 @@ class PlivoClient(CarrierClient):
         with self._http() as http:
             while path:
                 data = self._request("GET", path, params=params, http=http)
-                for item in data.get("objects", []):
-                    numbers.append(
-                        CarrierNumber(
-                            number=_e164(item["number"]),
-                            provider_id=item["number"],
-                            friendly_name=item.get("alias") or "",
-                            voice=bool(item.get("voice_enabled")),
-                            sms=bool(item.get("sms_enabled")),
-                        )
-                    )
+                numbers.extend(_carrier_number(item) for item in data.get("objects", []))
                 # meta.next is a path with its own limit/offset query, relative to the host.
                 path = (data.get("meta") or {}).get("next")
                 if path:
                     path = urljoin(self.api_base_url + "/", path)
                 params = None
         return numbers
+
+    def find_number(self, number: str) -> CarrierNumber | None:
+        try:
+            item = self._request("GET", self._path("Number", _plivo_number(number)))
+        except CarrierError as exc:
+            if exc.http_status == 404:
+                return None
+            raise
+        return _carrier_number(item)
+
+    def configure_number(
+        self, number: CarrierNumber, *, voice_url: str, status_url: str, sms_url: str
+    ) -> None:
+        """Plivo numbers take their URLs from an Application: ours (``APPLICATION_NAME``,
+        created once per account, its URLs refreshed) gets answer = ``voice_url``, hangup =
+        ``status_url``, message = ``sms_url``, and the number is attached to it."""
+        urls = {
+            "answer_url": voice_url,
+            "answer_method": "POST",
+            "hangup_url": status_url,
+            "hangup_method": "POST",
+            "message_url": sms_url,
+            "message_method": "POST",
+        }
+        with self._http() as http:
+            found = self._request(
+                "GET", self._path("Application"), params={"app_name": APPLICATION_NAME}, http=http
+            )
+            existing = [
+                app for app in found.get("objects", []) if app.get("app_name") == APPLICATION_NAME
+            ]
+            if existing:
+                app_id = str(existing[0]["app_id"])
+                self._request("POST", self._path("Application", app_id), json=urls, http=http)
+            else:
+                created = self._request(
+                    "POST",
+                    self._path("Application"),
+                    json={"app_name": APPLICATION_NAME, **urls},
+                    http=http,
+                )
+                app_id = str(created["app_id"])
+            self._request(
+                "POST", self._path("Number", number.provider_id), json={"app_id": app_id}, http=http
+            )
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -536,6 +585,7 @@ CARRIER = CarrierSpec(
     # Plivo posts ring, hangup and machine-detection events to the one URL it is given.
     status_route="telephony-plivo-hangup",
     recording_route="telephony-plivo-recording",
+    sms_route="telephony-plivo-sms",
     forward_route="telephony-plivo-forward",
     say_route="telephony-plivo-say",
 )

@@ -250,23 +250,32 @@ class TwilioClient(CarrierClient):
 
     def list_numbers(self) -> list[CarrierNumber]:
         def read() -> list[CarrierNumber]:
-            numbers = []
-            for item in self._client.incoming_phone_numbers.stream(
-                page_size=self.numbers_page_size
-            ):
-                capabilities = {k.lower(): v for k, v in (item.capabilities or {}).items()}
-                numbers.append(
-                    CarrierNumber(
-                        number=item.phone_number,
-                        provider_id=item.sid,
-                        friendly_name=item.friendly_name or "",
-                        voice=bool(capabilities.get("voice")),
-                        sms=bool(capabilities.get("sms")),
-                    )
+            return [
+                _carrier_number(item)
+                for item in self._client.incoming_phone_numbers.stream(
+                    page_size=self.numbers_page_size
                 )
-            return numbers
+            ]
 
         return self._call(read)
+
+    def find_number(self, number: str) -> CarrierNumber | None:
+        items = self._call(self._client.incoming_phone_numbers.list, phone_number=number, limit=1)
+        return _carrier_number(items[0]) if items else None
+
+    def configure_number(
+        self, number: CarrierNumber, *, voice_url: str, status_url: str, sms_url: str
+    ) -> None:
+        """The IncomingPhoneNumber's voice URL, status callback and SMS URL, all POST."""
+        self._call(
+            self._client.incoming_phone_numbers(number.provider_id).update,
+            voice_url=voice_url,
+            voice_method="POST",
+            status_callback=status_url,
+            status_callback_method="POST",
+            sms_url=sms_url,
+            sms_method="POST",
+        )
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -364,6 +373,18 @@ class TwilioClient(CarrierClient):
         )
 
 
+def _carrier_number(item: Any) -> CarrierNumber:
+    """An IncomingPhoneNumber of the SDK as our CarrierNumber."""
+    capabilities = {k.lower(): v for k, v in (item.capabilities or {}).items()}
+    return CarrierNumber(
+        number=item.phone_number,
+        provider_id=item.sid,
+        friendly_name=item.friendly_name or "",
+        voice=bool(capabilities.get("voice")),
+        sms=bool(capabilities.get("sms")),
+    )
+
+
 def _url_forms(url: str) -> list[str]:
     """The URL as given, plus its https twin for a WebSocket URL.
 
@@ -434,4 +455,5 @@ CARRIER = CarrierSpec(
     answer_route="telephony-twilio-voice",
     status_route="telephony-twilio-status",
     recording_route="telephony-twilio-recording",
+    sms_route="telephony-twilio-sms",
 )

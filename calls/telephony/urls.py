@@ -11,7 +11,15 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-__all__ = ["call_ref_issue", "call_ref_read", "media_stream_url", "public_webhook_url"]
+from calls.telephony.registry import carrier_spec
+
+__all__ = [
+    "call_ref_issue",
+    "call_ref_read",
+    "carrier_webhook_urls",
+    "media_stream_url",
+    "public_webhook_url",
+]
 
 _REF_SALT = "calls.webhook-ref"
 
@@ -21,6 +29,21 @@ def public_webhook_url(route_name: str, **query: str) -> str:
     requests and therefore what it signs."""
     url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(route_name)
     return f"{url}?{urlencode(query)}" if query else url
+
+
+def carrier_webhook_urls(provider: str) -> dict[str, str]:
+    """The URLs a number of ``provider`` is configured with on the carrier: ``voice`` (Twilio's
+    voice URL, Plivo's application answer URL), ``status`` (Twilio's status callback, Plivo's
+    hangup URL), ``sms`` (messaging URL, Plivo's message URL) and ``recording`` (where
+    recordings are announced; each call we answer or place already names it with its own
+    reference)."""
+    spec = carrier_spec(provider)
+    return {
+        "voice": public_webhook_url(spec.answer_route),
+        "status": public_webhook_url(spec.status_route),
+        "sms": public_webhook_url(spec.sms_route),
+        "recording": public_webhook_url(spec.recording_route),
+    }
 
 
 def media_stream_url(*, provider: str, token: str) -> str:

@@ -163,6 +163,9 @@ def test_importing_the_twilio_account_adds_new_numbers_and_skips_taken_ones(
         "created": [f"+1415555020{i}" for i in range(5)],
         "updated": [],
         "skipped": ["+14155550300"],
+        # Imported numbers get our voice, status and SMS URLs on the carrier.
+        "configured": [f"+1415555020{i}" for i in range(5)],
+        "configuration_errors": {},
     }
     assert len(second.json()["updated"]) == 5 and not second.json()["created"]
     with alpha():

@@ -1,5 +1,5 @@
-"""A loopback fake of the Gemini API's ``models/{model}:batchEmbedContents``, driven by the real
-``google-genai`` SDK.
+"""A loopback fake of the Gemini API's ``models/{model}:batchEmbedContents`` and ``GET
+models`` (the cheap call that verifies a key), driven by the real ``google-genai`` SDK.
 
 Plain HTTP is enough: unlike the Live API's websocket, the SDK's REST client accepts an
 ``http://`` base URL. The fake answers like the API: ``x-goog-api-key`` check (400
@@ -8,7 +8,8 @@ request naming the model of the URL, ``outputDimensionality`` honoured (3072 by 
 Vectors come from :func:`fake_vector`, seeded by the text and not unit length, as the real
 model's reduced-width outputs are not.
 
-Every request is recorded in :attr:`FakeGeminiEmbeddings.requests`.
+Every request is recorded in :attr:`FakeGeminiEmbeddings.requests`. Keys it accepts are
+:attr:`FakeGeminiEmbeddings.api_keys` (``API_KEY``, plus any a test adds).
 """
 
 from __future__ import annotations
@@ -23,14 +24,26 @@ API_KEY = "fake-gemini-key"
 MAX_BATCH = 100
 NATIVE_DIMENSIONS = 3072
 _PATH = re.compile(r"^/(v1|v1beta)/models/(?P<model>[\w.-]+):batchEmbedContents$")
+_LIST_PATH = re.compile(r"^/(v1|v1beta)/models$")
 
 
 class FakeGeminiEmbeddings(JsonPostFake):
     """``with FakeGeminiEmbeddings() as fake: genai.Client(http_options={"base_url": ...})``."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.api_keys: set[str] = {API_KEY}
+
     def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-        if headers.get("x-goog-api-key") != API_KEY:
+        if headers.get("x-goog-api-key") not in self.api_keys:
             return 400, _error(400, "API key not valid. Please pass a valid API key.")
+        if _LIST_PATH.match(path.split("?")[0]):
+            return 200, {
+                "models": [
+                    {"name": "models/gemini-embedding-001", "displayName": "Gemini Embedding"},
+                    {"name": "models/gemini-3.1-flash-live-preview", "displayName": "Live"},
+                ]
+            }
         match = _PATH.match(path)
         if not match:
             return 404, _error(404, f"Method not found: {path}")

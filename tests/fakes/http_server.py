@@ -2,7 +2,8 @@
 
 It speaks HTTP/1.1 with Content-Length, so the SDKs' keep-alive sessions work as against the
 real APIs. :class:`JsonPostFake` is the whole plumbing for an API whose every request is a
-JSON ``POST``: a subclass only answers it in :meth:`JsonPostFake.respond`.
+JSON ``POST`` (and the odd ``GET``, with an empty body): a subclass only answers it in
+:meth:`JsonPostFake.respond`.
 """
 
 from __future__ import annotations
@@ -95,5 +96,9 @@ def _json_post_handler(fake: JsonPostFake) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
             self.send_json(*fake._answer(self.path, headers, json.loads(raw or b"{}")))
+
+        def do_GET(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self.send_json(*fake._answer(self.path, headers, {}))
 
     return Handler

@@ -18,6 +18,10 @@ Scripted conversation:
 - ``user_input`` → a final ``user_message`` (``from_text``) and an answer.
 - ``error()`` sends an ``error`` frame; ``drop()`` kills the sockets without a close frame.
 
+Plain HTTP on the same port, as Hume's REST API: ``GET /v0/evi/configs`` (a page of configs)
+and ``GET /v0/evi/configs/{id}`` (one of :attr:`FakeHumeEVI.config_ids`, else 404), with the
+same ``X-Hume-Api-Key`` check (401): the cheap call that verifies a key.
+
 Standalone: ``python -m tests.fakes.hume_evi --port 8766``.
 """
 
@@ -43,6 +47,8 @@ from tests.fakes.voice_socket import Conversation, FakeVoiceServer, tone
 
 API_KEY = "fake-hume-key"
 CHAT_PATH = "/v0/evi/chat"
+CONFIGS_PATH = "/v0/evi/configs"
+CONFIG_ID = "0b6b5e4e-6b1c-4b59-9a5a-0b7d1f2d7e11"
 CALLER_LINES = ("Where is my parcel?", "Thanks a lot.", "Bye.")
 
 
@@ -105,6 +111,7 @@ class FakeHumeEVI(FakeVoiceServer):
         self.pace = pace
         self.tool_args = tool_args if tool_args is not None else {"parcel_id": "P-9"}
         self.speech_threshold = speech_threshold
+        self.config_ids: set[str] = {CONFIG_ID}
 
     @property
     def base_url(self) -> str:
@@ -118,6 +125,8 @@ class FakeHumeEVI(FakeVoiceServer):
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
+        if url.path == CONFIGS_PATH or url.path.startswith(CONFIGS_PATH + "/"):
+            return self._configs(connection, request, url.path)
         if url.path != CHAT_PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, f"no EVI endpoint at {url.path}\n")
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -125,6 +134,23 @@ class FakeHumeEVI(FakeVoiceServer):
         if key != self.api_key:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
         return None
+
+    def _configs(self, connection: ServerConnection, request: Request, path: str) -> Response:
+        """Hume's REST API for EVI configs, answered before any WebSocket handshake."""
+        if request.headers.get("X-Hume-Api-Key") != self.api_key:
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
+        config_id = path.removeprefix(CONFIGS_PATH).strip("/")
+        configs = [{"id": c, "version": 0, "name": f"config {c[:8]}"} for c in self.config_ids]
+        if config_id:
+            if config_id not in self.config_ids:
+                return connection.respond(HTTPStatus.NOT_FOUND, "config not found\n")
+            body: Any = [c for c in configs if c["id"] == config_id]
+        else:
+            body = {"page_number": 0, "page_size": 10, "total_pages": 1, "configs_page": configs}
+        response = connection.respond(HTTPStatus.OK, json.dumps(body))
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        return response
 
     def _conversation(self, ws: ServerConnection) -> _Chat:
         url = urlsplit(ws.request.path)

@@ -1,11 +1,14 @@
-"""A loopback fake of OpenAI's ``POST /v1/embeddings``, driven by the real ``openai`` SDK.
+"""A loopback fake of OpenAI's ``POST /v1/embeddings`` and ``GET /v1/models`` (the cheap
+call that verifies a key), driven by the real ``openai`` SDK.
 
 It answers like the API: bearer-key check (401 with OpenAI's error body), ``float`` or
 ``base64`` (little-endian float32, the SDK's default) encodings, ``dimensions`` honoured,
 ``index`` on every item and usage counts. Vectors come from :func:`fake_vector`, seeded by the
 text, deliberately not unit length so tests see the client normalise them.
 
-Every request is recorded in :attr:`FakeOpenAIEmbeddings.requests`.
+Every request is recorded in :attr:`FakeOpenAIEmbeddings.requests`. Keys it accepts are
+:attr:`FakeOpenAIEmbeddings.api_keys` (``API_KEY``, plus any a test adds, as organizations
+bring their own).
 """
 
 from __future__ import annotations
@@ -27,16 +30,25 @@ class FakeOpenAIEmbeddings(JsonPostFake):
     def __init__(self, *, dimensions: int = 1536) -> None:
         super().__init__()
         self.dimensions = dimensions  # the model's native width
+        self.api_keys: set[str] = {API_KEY}
 
     @property
     def base_url(self) -> str:
         return f"{super().base_url}/v1"
 
     def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-        if headers.get("authorization") != f"Bearer {API_KEY}":
+        if headers.get("authorization") not in {f"Bearer {key}" for key in self.api_keys}:
             return 401, _error(
                 "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
             )
+        if path.split("?")[0] == "/v1/models":
+            return 200, {
+                "object": "list",
+                "data": [
+                    {"id": name, "object": "model", "created": 1700000000, "owned_by": "system"}
+                    for name in ("text-embedding-3-small", "gpt-realtime")
+                ],
+            }
         if path != "/v1/embeddings":
             return 404, _error(f"Unknown path {path}.", "invalid_request_error", None)
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]

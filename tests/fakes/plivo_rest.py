@@ -12,6 +12,14 @@ Serves, with HTTP basic auth checked (401 like Plivo):
   Call/{request_uuid}/?status=queued``: a call not answered yet; 404 otherwise
 - ``POST Message/``: send (202, ``message_uuid`` list)
 - ``GET Number/?limit=&offset=``: paged by ``meta.next``; ``limit`` above 20 is a 400 as on Plivo
+- ``GET Number/{number}/``: one number of the account (404 otherwise); ``POST Number/{number}/``
+  with ``app_id``: attach it to an application
+- ``GET Application/?app_name=``, ``POST Application/`` (create, 201 ``app_id``), ``POST
+  Application/{app_id}/`` (update its URLs): the applications that hold numbers' URLs
+- ``GET /v1/Account/{auth_id}/``: the account itself
+
+Several accounts (``add_account``) may share one fake, each with its own numbers; a path
+naming another account than the credentials' is a 404.
 
 ``fail_next("Call", status=400, message=...)`` answers the next request to that resource with
 Plivo's error body ``{"api_id", "error"}``. Resources: ``Call``, ``Request``, ``Message``,
@@ -41,7 +49,7 @@ AUTH_ID = "MAFAKEPLIVO0000000001"
 AUTH_TOKEN = "fake-plivo-auth-token"
 
 _PATH = re.compile(
-    r"^/v1/Account/(?P<account>[^/]+)/(?P<resource>Call|Request|Message|Number)/"
+    r"^/v1/Account/(?P<account>[^/]+)/(?P<resource>Call|Request|Message|Number|Application)/"
     r"(?:(?P<item>[^/]+)/)?$"
 )
 
@@ -81,6 +89,7 @@ class FakePlivoCall:
     transfers: list[dict[str, Any]] = field(default_factory=list)
     hangup_cause_code: int = 4000
     duration: int = 0
+    auth_id: str = AUTH_ID  # the account that placed it
 
 
 @dataclass
@@ -89,6 +98,8 @@ class FakePlivoNumber:
     alias: str
     voice_enabled: bool
     sms_enabled: bool
+    auth_id: str = AUTH_ID  # the account holding it
+    app_id: str | None = None
 
 
 class FakePlivoRest(FakeCarrierRest):
@@ -98,14 +109,42 @@ class FakePlivoRest(FakeCarrierRest):
         super().__init__()
         self.auth_id = auth_id
         self.auth_token = auth_token
+        # Every account this fake serves, auth id -> auth token (the first one is auth_id).
+        self.accounts: dict[str, str] = {auth_id: auth_token}
         self.calls: dict[str, FakePlivoCall] = {}  # by request_uuid
         self.numbers: list[FakePlivoNumber] = []
         self.messages: list[dict[str, Any]] = []
+        # app_id -> the application (app_name, answer_url, hangup_url, message_url, auth_id).
+        self.applications: dict[str, dict[str, Any]] = {}
+
+    def add_account(
+        self, auth_id: str | None = None, auth_token: str | None = None
+    ) -> tuple[str, str]:
+        """Another account on this fake: ``(auth id, auth token)``, generated unless given."""
+        new_id = auth_id or "MA" + secrets.token_hex(9).upper()
+        token = auth_token or secrets.token_hex(16)
+        with self._lock:
+            self.accounts[new_id] = token
+        return new_id, token
 
     def add_number(
-        self, number: str, *, alias: str = "", voice: bool = True, sms: bool = True
+        self,
+        number: str,
+        *,
+        alias: str = "",
+        voice: bool = True,
+        sms: bool = True,
+        auth_id: str | None = None,
     ) -> None:
-        self.numbers.append(FakePlivoNumber(number.removeprefix("+"), alias, voice, sms))
+        self.numbers.append(
+            FakePlivoNumber(
+                number.removeprefix("+"), alias, voice, sms, auth_id=auth_id or self.auth_id
+            )
+        )
+
+    def number(self, number: str) -> FakePlivoNumber | None:
+        digits = number.removeprefix("+")
+        return next((n for n in self.numbers if n.number == digits), None)
 
     def answer(self, request_uuid: str) -> str:
         """The callee picks up: the call goes live under a new CallUUID, which is returned."""
@@ -138,11 +177,26 @@ class FakePlivoRest(FakeCarrierRest):
         return status, self.error_body(Failure(status, None, message))
 
     def route(self, request: RecordedRequest) -> tuple[int, Any]:
-        if request.auth != (self.auth_id, self.auth_token):
+        if request.auth is None or self.accounts.get(request.auth[0]) != request.auth[1]:
             return self._error(401, "Authentication failed")
+        auth_id = request.auth[0]
+        if request.path == f"/v1/Account/{auth_id}/" and request.method == "GET":
+            return 200, {
+                "api_id": str(uuid.uuid4()),
+                "auth_id": auth_id,
+                "name": f"Fake Plivo account {auth_id[-4:]}",
+                "account_type": "standard",
+                "resource_uri": f"/v1/Account/{auth_id}/",
+            }
         match = _PATH.match(request.path)
-        if match is None or match["account"] != self.auth_id:
+        if match is None or match["account"] != auth_id:
             return self._error(404, "not found")
+        if match["resource"] in ("Number", "Application") and (
+            match["item"] or match["resource"] == "Application"
+        ):
+            return self._numbers_and_applications(
+                match["resource"], match["item"], request, auth_id
+            )
         resource, item, method = match["resource"], match["item"], request.method
         if resource == "Call" and method == "POST" and item is None:
             return self._create_call(request)
@@ -165,7 +219,11 @@ class FakePlivoRest(FakeCarrierRest):
         for required in ("from", "to", "answer_url"):
             if not body.get(required):
                 return self._error(400, f"{required} parameter is required")
-        call = FakePlivoCall(request_uuid=str(uuid.uuid4()), params=body)
+        call = FakePlivoCall(
+            request_uuid=str(uuid.uuid4()),
+            params=body,
+            auth_id=request.auth[0] if request.auth else self.auth_id,
+        )
         with self._lock:
             self.calls[call.request_uuid] = call
         return 201, {
@@ -255,40 +313,85 @@ class FakePlivoRest(FakeCarrierRest):
             "message_uuid": [message_uuid],
         }
 
+    def _numbers_and_applications(
+        self, resource: str, item: str | None, request: RecordedRequest, auth_id: str
+    ) -> tuple[int, Any]:
+        body = request.json or {}
+        if resource == "Number":
+            number = next(
+                (n for n in self.numbers if n.number == item and n.auth_id == auth_id), None
+            )
+            if number is None:
+                return self._error(404, "not found")
+            if request.method == "POST":
+                if body.get("app_id") not in self.applications:
+                    return self._error(400, "invalid app_id")
+                with self._lock:
+                    number.app_id = body["app_id"]
+                return 202, {"api_id": str(uuid.uuid4()), "message": "changed"}
+            return 200, self._number_json(number)
+        if request.method == "GET" and item is None:
+            name = (request.query.get("app_name") or [None])[0]
+            apps = [
+                {"app_id": app_id, **app}
+                for app_id, app in self.applications.items()
+                if app["auth_id"] == auth_id and (name is None or app.get("app_name") == name)
+            ]
+            return 200, {
+                "api_id": str(uuid.uuid4()),
+                "meta": {"limit": 20, "offset": 0, "total_count": len(apps), "next": None},
+                "objects": apps,
+            }
+        if request.method == "POST" and item is None:
+            if not body.get("app_name"):
+                return self._error(400, "app_name parameter is required")
+            app_id = str(secrets.randbelow(10**17))
+            with self._lock:
+                self.applications[app_id] = {**body, "auth_id": auth_id}
+            return 201, {"api_id": str(uuid.uuid4()), "message": "created", "app_id": app_id}
+        if request.method == "POST" and item in self.applications:
+            with self._lock:
+                self.applications[item].update(body)
+            return 202, {"api_id": str(uuid.uuid4()), "message": "changed"}
+        return self._error(404, "not found")
+
+    def _number_json(self, n: FakePlivoNumber) -> dict[str, Any]:
+        base = f"/v1/Account/{n.auth_id}/Number/"
+        return {
+            "number": n.number,
+            "alias": n.alias,
+            "voice_enabled": n.voice_enabled,
+            "sms_enabled": n.sms_enabled,
+            "mms_enabled": False,
+            "number_type": "local",
+            "country": "United States",
+            "active": True,
+            "application": f"/v1/Account/{n.auth_id}/Application/{n.app_id}/" if n.app_id else None,
+            "resource_uri": f"{base}{n.number}/",
+        }
+
     def _list_numbers(self, request: RecordedRequest) -> tuple[int, Any]:
         limit = int(request.query.get("limit", ["20"])[0])
         offset = int(request.query.get("offset", ["0"])[0])
         if not 0 < limit <= 20:
             return self._error(400, "limit must be between 1 and 20")
-        chunk = self.numbers[offset : offset + limit]
-        base = f"/v1/Account/{self.auth_id}/Number/"
-        has_next = offset + limit < len(self.numbers)
+        auth_id = request.auth[0] if request.auth else self.auth_id
+        numbers = [n for n in self.numbers if n.auth_id == auth_id]
+        chunk = numbers[offset : offset + limit]
+        base = f"/v1/Account/{auth_id}/Number/"
+        has_next = offset + limit < len(numbers)
         return 200, {
             "api_id": str(uuid.uuid4()),
             "meta": {
                 "limit": limit,
                 "offset": offset,
-                "total_count": len(self.numbers),
+                "total_count": len(numbers),
                 "next": f"{base}?limit={limit}&offset={offset + limit}" if has_next else None,
                 "previous": (
                     f"{base}?limit={limit}&offset={max(0, offset - limit)}" if offset else None
                 ),
             },
-            "objects": [
-                {
-                    "number": n.number,
-                    "alias": n.alias,
-                    "voice_enabled": n.voice_enabled,
-                    "sms_enabled": n.sms_enabled,
-                    "mms_enabled": False,
-                    "number_type": "local",
-                    "country": "United States",
-                    "active": True,
-                    "application": None,
-                    "resource_uri": f"{base}{n.number}/",
-                }
-                for n in chunk
-            ],
+            "objects": [self._number_json(n) for n in chunk],
         }
 
 
@@ -308,7 +411,9 @@ class PlivoCallbackDriver:
 
     @classmethod
     def for_call(cls, fake: FakePlivoRest, request_uuid: str) -> PlivoCallbackDriver:
-        return cls(auth_token=fake.auth_token, call=fake.calls[request_uuid])
+        """Signed by the account that placed the call, with that account's token."""
+        call = fake.calls[request_uuid]
+        return cls(auth_token=fake.accounts[call.auth_id], call=call)
 
     def _signed(
         self, url: str | None, params: dict[str, str]

@@ -1,13 +1,18 @@
 """A loopback fake of Twilio's REST API (2010-04-01), driven by the real ``twilio`` SDK.
 
-Serves, for one account, with HTTP basic auth checked like Twilio (401 + error 20003):
+Serves one account, or several (``add_account``: each with its own auth token, calls and
+numbers, as organizations bring their own), with HTTP basic auth checked like Twilio (401 +
+error 20003) and a path naming another account than the credentials' refused (404 20404):
 
+- ``GET /2010-04-01/Accounts/{sid}.json``: the account (its friendly name and status)
 - ``POST /2010-04-01/Accounts/{sid}/Calls.json``: create (201, a ``CA...`` call resource)
 - ``POST .../Calls/{CallSid}.json``: update (``Status``, ``Twiml``, ``Url``)
 - ``GET .../Calls/{CallSid}.json``: fetch (its ``status``, which a test may set, and
   ``duration``; 404 with error 20404 for a sid the account does not have)
 - ``GET .../IncomingPhoneNumbers.json``: paged like Twilio (``PageSize``, ``Page``,
-  ``next_page_uri``, which the SDK follows)
+  ``next_page_uri``, which the SDK follows), filtered by ``PhoneNumber`` when given
+- ``POST .../IncomingPhoneNumbers/{PN sid}.json``: update (``VoiceUrl``, ``SmsUrl``,
+  ``StatusCallback`` and their methods), recorded on the number's ``config``
 - ``POST .../Messages.json``: create (201, ``SM...``)
 
 Every call keeps when it was dialed and when it ended (``time.monotonic()``): ``end_call``
@@ -45,6 +50,7 @@ _PATH = re.compile(
     r"^/2010-04-01/Accounts/(?P<account>[^/]+)/"
     r"(?P<resource>Calls|Messages|IncomingPhoneNumbers)(?:/(?P<item>[^/.]+))?\.json$"
 )
+_ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/.]+)\.json$")
 
 
 def _sid(prefix: str) -> str:
@@ -68,6 +74,7 @@ class FakeCall:
     status: str
     params: dict[str, list[str]]  # the create request's form
     updates: list[dict[str, list[str]]] = field(default_factory=list)
+    account_sid: str = ACCOUNT_SID  # the account that placed it
     dialed_at: float = field(default_factory=time.monotonic)
     ended_at: float | None = None
     duration: int | None = None  # seconds, once the call ended
@@ -84,6 +91,9 @@ class FakeNumber:
     friendly_name: str
     voice: bool
     sms: bool
+    account_sid: str = ACCOUNT_SID
+    # What an update set: voice_url, sms_url, status_callback (and their *_method).
+    config: dict[str, str] = field(default_factory=dict)
 
 
 class FakeTwilioRest(FakeCarrierRest):
@@ -93,16 +103,51 @@ class FakeTwilioRest(FakeCarrierRest):
         super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
+        # Every account this fake serves, sid -> auth token (the first one is account_sid).
+        self.accounts: dict[str, str] = {account_sid: auth_token}
+        self.friendly_names: dict[str, str] = {account_sid: "Fake Twilio account"}
         self.calls: dict[str, FakeCall] = {}
         self.numbers: list[FakeNumber] = []
         self.messages: list[dict[str, Any]] = []
 
+    def add_account(
+        self, account_sid: str | None = None, auth_token: str | None = None, *, name: str = ""
+    ) -> tuple[str, str]:
+        """Another account on this fake: ``(sid, auth token)``, generated unless given."""
+        sid = account_sid or _sid("AC")
+        token = auth_token or secrets.token_hex(16)
+        with self._lock:
+            self.accounts[sid] = token
+            self.friendly_names[sid] = name or f"Fake Twilio account {sid[-4:]}"
+        return sid, token
+
     def add_number(
-        self, phone_number: str, *, friendly_name: str = "", voice: bool = True, sms: bool = True
+        self,
+        phone_number: str,
+        *,
+        friendly_name: str = "",
+        voice: bool = True,
+        sms: bool = True,
+        account_sid: str | None = None,
     ) -> str:
-        number = FakeNumber(_sid("PN"), phone_number, friendly_name or phone_number, voice, sms)
+        number = FakeNumber(
+            _sid("PN"),
+            phone_number,
+            friendly_name or phone_number,
+            voice,
+            sms,
+            account_sid=account_sid or self.account_sid,
+        )
         self.numbers.append(number)
         return number.sid
+
+    def calls_of(self, account_sid: str) -> list[FakeCall]:
+        """The calls one account placed."""
+        with self._lock:
+            return [call for call in self.calls.values() if call.account_sid == account_sid]
+
+    def number(self, phone_number: str) -> FakeNumber | None:
+        return next((n for n in self.numbers if n.phone_number == phone_number), None)
 
     # --- the call log -------------------------------------------------------------------
 
@@ -166,10 +211,14 @@ class FakeTwilioRest(FakeCarrierRest):
         return status, self.error_body(Failure(status, code, message))
 
     def route(self, request: RecordedRequest) -> tuple[int, Any]:
-        if request.auth != (self.account_sid, self.auth_token):
+        if request.auth is None or self.accounts.get(request.auth[0]) != request.auth[1]:
             return self._error(401, 20003, "Authenticate")
+        auth_sid = request.auth[0]
+        account = _ACCOUNT_PATH.match(request.path)
+        if account is not None and account["account"] == auth_sid and request.method == "GET":
+            return 200, self._account_json(auth_sid)
         match = _PATH.match(request.path)
-        if match is None or match["account"] != self.account_sid:
+        if match is None or match["account"] != auth_sid:
             return self._error(404, 20404, f"The requested resource {request.path} was not found")
         resource, item = match["resource"], match["item"]
         if resource == "Calls" and request.method == "POST" and item is None:
@@ -182,15 +231,28 @@ class FakeTwilioRest(FakeCarrierRest):
             return self._create_message(request)
         if resource == "IncomingPhoneNumbers" and request.method == "GET" and item is None:
             return self._list_numbers(request)
+        if resource == "IncomingPhoneNumbers" and request.method == "POST" and item:
+            return self._update_number(item, request)
         return self._error(405, 20004, "Method not allowed")
+
+    def _account_json(self, sid: str) -> dict[str, Any]:
+        return {
+            "sid": sid,
+            "friendly_name": self.friendly_names.get(sid, sid),
+            "status": "active",
+            "type": "Full",
+            "date_created": _now(),
+            "date_updated": _now(),
+            "uri": f"/{API_VERSION}/Accounts/{sid}.json",
+        }
 
     # --- Calls ----------------------------------------------------------------------------
 
     def _call_json(self, call: FakeCall) -> dict[str, Any]:
-        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}.json"
+        uri = f"/{API_VERSION}/Accounts/{call.account_sid}/Calls/{call.sid}.json"
         return {
             "sid": call.sid,
-            "account_sid": self.account_sid,
+            "account_sid": call.account_sid,
             "api_version": API_VERSION,
             "to": call.to,
             "to_formatted": call.to,
@@ -228,6 +290,7 @@ class FakeTwilioRest(FakeCarrierRest):
             from_=form["From"][0],
             status="queued",
             params=form,
+            account_sid=request.auth[0] if request.auth else self.account_sid,
         )
         with self._lock:
             self.calls[call.sid] = call
@@ -287,12 +350,19 @@ class FakeTwilioRest(FakeCarrierRest):
     def _list_numbers(self, request: RecordedRequest) -> tuple[int, Any]:
         page_size = int(request.query.get("PageSize", ["50"])[0])
         page = int(request.query.get("Page", ["0"])[0])
+        account_sid = request.auth[0] if request.auth else self.account_sid
+        wanted = request.query.get("PhoneNumber", [None])[0]
+        numbers = [
+            n
+            for n in self.numbers
+            if n.account_sid == account_sid and (wanted is None or n.phone_number == wanted)
+        ]
         start = page * page_size
-        chunk = self.numbers[start : start + page_size]
-        base = f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
+        chunk = numbers[start : start + page_size]
+        base = f"/{API_VERSION}/Accounts/{account_sid}/IncomingPhoneNumbers.json"
         next_page_uri = None
-        if start + page_size < len(self.numbers):
-            token = f"PA{self.numbers[start + page_size - 1].sid}"
+        if start + page_size < len(numbers):
+            token = f"PA{numbers[start + page_size - 1].sid}"
             next_page_uri = f"{base}?PageSize={page_size}&Page={page + 1}&PageToken={token}"
         return 200, {
             "incoming_phone_numbers": [self._number_json(n) for n in chunk],
@@ -311,18 +381,45 @@ class FakeTwilioRest(FakeCarrierRest):
     def _number_json(self, number: FakeNumber) -> dict[str, Any]:
         return {
             "sid": number.sid,
-            "account_sid": self.account_sid,
+            "account_sid": number.account_sid,
             "phone_number": number.phone_number,
             "friendly_name": number.friendly_name,
             "capabilities": {"voice": number.voice, "sms": number.sms, "mms": False, "fax": False},
             "status": "in-use",
             "origin": "twilio",
-            "voice_url": None,
-            "sms_url": None,
+            "voice_url": number.config.get("voice_url"),
+            "voice_method": number.config.get("voice_method"),
+            "sms_url": number.config.get("sms_url"),
+            "sms_method": number.config.get("sms_method"),
+            "status_callback": number.config.get("status_callback"),
+            "status_callback_method": number.config.get("status_callback_method"),
             "date_created": _now(),
             "date_updated": _now(),
-            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers/{number.sid}.json",
+            "uri": f"/{API_VERSION}/Accounts/{number.account_sid}/IncomingPhoneNumbers/{number.sid}.json",
         }
+
+    _NUMBER_SETTINGS = {
+        "VoiceUrl": "voice_url",
+        "VoiceMethod": "voice_method",
+        "SmsUrl": "sms_url",
+        "SmsMethod": "sms_method",
+        "StatusCallback": "status_callback",
+        "StatusCallbackMethod": "status_callback_method",
+    }
+
+    def _update_number(self, number_sid: str, request: RecordedRequest) -> tuple[int, Any]:
+        account_sid = request.auth[0] if request.auth else self.account_sid
+        number = next(
+            (n for n in self.numbers if n.sid == number_sid and n.account_sid == account_sid), None
+        )
+        if number is None:
+            return self._error(404, 20404, f"The requested resource {request.path} was not found")
+        with self._lock:
+            for form_name, name in self._NUMBER_SETTINGS.items():
+                value = request.field(form_name)
+                if value is not None:
+                    number.config[name] = value
+        return 200, self._number_json(number)
 
 
 class TwilioCallbackDriver:
@@ -356,10 +453,11 @@ class TwilioCallbackDriver:
 
     @classmethod
     def for_call(cls, fake: FakeTwilioRest, call_sid: str) -> TwilioCallbackDriver:
+        """Signed by the account that placed the call, with that account's token."""
         call = fake.calls[call_sid]
         return cls(
-            auth_token=fake.auth_token,
-            account_sid=fake.account_sid,
+            auth_token=fake.accounts[call.account_sid],
+            account_sid=call.account_sid,
             call_sid=call.sid,
             to=call.to,
             from_=call.from_,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import Carrier, FallbackAction, PhoneNumber, RoutingRule
 from calls.selectors import RouteDecision
+from calls.telephony.urls import carrier_webhook_urls
+from integrations.api.serializers import ConfigurationWarningSerializer, ConfigurationWarningsMixin
 
 __all__ = [
     "CapabilitiesSerializer",
+    "CarrierUrlsSerializer",
     "PhoneNumberCreateSerializer",
     "PhoneNumberImportResultSerializer",
     "PhoneNumberImportSerializer",
@@ -60,10 +64,32 @@ class CapabilitiesSerializer(serializers.Serializer):
     sms = serializers.BooleanField(required=False)
 
 
-class PhoneNumberSerializer(serializers.ModelSerializer):
+class CarrierUrlsSerializer(serializers.Serializer):
+    voice = serializers.URLField(help_text="Twilio: voice URL. Plivo: application answer URL.")
+    status = serializers.URLField(
+        help_text="Twilio: call status callback. Plivo: application hangup URL."
+    )
+    sms = serializers.URLField(help_text="Twilio: messaging URL. Plivo: application message URL.")
+    recording = serializers.URLField(
+        help_text="Recording status callback (calls we place or answer set it themselves)."
+    )
+
+
+class PhoneNumberSerializer(ConfigurationWarningsMixin, serializers.ModelSerializer):
     agent_id = serializers.IntegerField(read_only=True, allow_null=True)
     capabilities = serializers.SerializerMethodField()
     rules = RoutingRuleSerializer(many=True, read_only=True)
+    carrier_credential_available = serializers.SerializerMethodField(
+        help_text="Whether the organization's carrier account (or the platform's) is usable "
+        "for this number's provider."
+    )
+    configuration_warnings = serializers.SerializerMethodField(
+        help_text="What stops this number from working, e.g. `credential_missing`."
+    )
+    carrier_urls = serializers.SerializerMethodField(
+        help_text="The exact URLs to configure for this number on the carrier (POST); "
+        "importing numbers sets them where the carrier's API allows."
+    )
 
     class Meta:
         model = PhoneNumber
@@ -79,6 +105,9 @@ class PhoneNumberSerializer(serializers.ModelSerializer):
             "fallback_message",
             "fallback_forward_number",
             "rules",
+            "carrier_credential_available",
+            "configuration_warnings",
+            "carrier_urls",
             "created_at",
             "updated_at",
         ]
@@ -87,6 +116,17 @@ class PhoneNumberSerializer(serializers.ModelSerializer):
     def get_capabilities(self, obj: PhoneNumber) -> dict[str, bool]:
         return {"voice": obj.voice_enabled, "sms": obj.sms_enabled}
 
+    def get_carrier_credential_available(self, obj: PhoneNumber) -> bool:
+        return obj.provider in self.credential_kinds_usable()
+
+    @extend_schema_field(ConfigurationWarningSerializer(many=True))
+    def get_configuration_warnings(self, obj: PhoneNumber) -> list[dict[str, str]]:
+        return self.configuration_warnings_for(obj.provider)
+
+    @extend_schema_field(CarrierUrlsSerializer)
+    def get_carrier_urls(self, obj: PhoneNumber) -> dict[str, str]:
+        return carrier_webhook_urls(obj.provider)
+
 
 class PhoneNumberUpdateSerializer(serializers.Serializer):
     provider_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -94,7 +134,7 @@ class PhoneNumberUpdateSerializer(serializers.Serializer):
     capabilities = CapabilitiesSerializer(required=False)
     agent_id = serializers.IntegerField(required=False, allow_null=True)
     fallback_action = serializers.ChoiceField(choices=FallbackAction.choices, required=False)
-    fallback_message = serializers.CharField(required=False, allow_blank=True)
+    fallback_message = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     fallback_forward_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
     rules = RoutingRuleSerializer(
         many=True, required=False, help_text="Replaces every rule, in this order."
@@ -126,6 +166,15 @@ class PhoneNumberImportResultSerializer(serializers.Serializer):
     created = serializers.ListField(child=serializers.CharField())
     updated = serializers.ListField(child=serializers.CharField())
     skipped = serializers.ListField(child=serializers.CharField())
+    configured = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Numbers whose voice, status and SMS URLs were set on the carrier.",
+    )
+    configuration_errors = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Numbers the carrier would not configure, with its message: set their "
+        "carrier_urls by hand.",
+    )
 
 
 class RouteRequestSerializer(serializers.Serializer):
