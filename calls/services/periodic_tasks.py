@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -35,6 +36,17 @@ PERIODIC_TASKS: tuple[PeriodicTaskSpec, ...] = (
             "Sends the dispatcher for every running batch of every organization: rows whose "
             "calling window opened or whose retry came due start, rows a crash left behind "
             "are repaired. A call's end fills its slot at once; this is the clock for the rest."
+        ),
+    ),
+    PeriodicTaskSpec(
+        name="Calls: reconcile stale calls",
+        task="calls.stale_calls_sweep",
+        every_seconds=settings.STALE_CALLS_SWEEP_SECONDS,
+        description=(
+            "Calls left queued, ringing or in progress past their thresholds (settings "
+            "STALE_CALL_*) in every organization: the carrier is asked for the real status, and "
+            "a call it cannot vouch for ends as failed with error code stale_call, on its "
+            "timeline. Frees the concurrency slots such calls hold."
         ),
     ),
 )

@@ -1,7 +1,7 @@
 """The stale-calls sweep: calls stuck queued, ringing or in progress are reconciled with their
 carrier (its status wins where it has one) or ended as ``stale_call``, on the timeline either
 way; calls within their thresholds and calls the carrier says are live are left alone; the
-sweep visits every organization. Several workers at once:
+sweep visits every organization and is in Celery beat's schedule. Several workers at once:
 test_stale_calls_concurrency.py."""
 
 from __future__ import annotations
@@ -253,3 +253,21 @@ def test_the_sweep_task_visits_every_organization(twilio, org_a, org_b, make_age
             call.refresh_from_db()
             assert (call.status, call.error_code) == ("failed", "stale_call")
     assert connection.schema_name == "public"
+
+
+def test_the_sweep_is_in_celery_beats_schedule_and_listed_in_the_admin(db, settings):
+    from django.test import Client
+    from django_celery_beat.models import PeriodicTask
+
+    from calls.services.periodic_tasks import periodic_tasks_install
+    from tests.organizations.factories import UserFactory
+
+    periodic_tasks_install()  # manage.py install_periodic_tasks, run by scripts/migrate.sh
+
+    task = PeriodicTask.objects.get(task="calls.stale_calls_sweep")
+    assert task.enabled and task.interval.every == settings.STALE_CALLS_SWEEP_SECONDS
+    assert task.interval.period == "seconds"
+    admin = Client(HTTP_HOST="alpha.localhost")
+    admin.force_login(UserFactory(is_superuser=True, is_staff=True))
+    page = admin.get("/admin/django_celery_beat/periodictask/")
+    assert page.status_code == 200 and task.name in page.content.decode()
