@@ -204,3 +204,18 @@ def test_a_plivo_call_is_followed_by_its_call_uuid_from_dial_to_hangup(
         )
         assert call.ringing_at and call.answered_at and call.ended_at
         assert parse_qs(urlsplit(body["answer_url"]).query)["c"]
+
+
+def test_call_variables_over_the_limit_are_refused_before_anything_is_created(
+    twilio, agent, alpha, org_a, make_api_key, bearer
+):
+    member = bearer(make_api_key(org_a, "member"))
+    response = member.post(
+        "/api/v1/calls/",
+        {"agent_id": agent.pk, "to_phone": CALLER, "variables": {"notes": "x" * 20_000}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "variables" in response.json()["error"]["details"]["fields"]
+    with alpha():
+        assert not Call.objects.exists()

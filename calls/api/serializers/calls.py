@@ -3,6 +3,9 @@ start and transfer requests."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from rest_framework import serializers
 
 from calls.models import Call, CallEvent, ToolInvocation, TranscriptTurn
@@ -16,6 +19,9 @@ __all__ = [
     "ToolInvocationSerializer",
     "TranscriptTurnSerializer",
 ]
+
+# A call's prompt variables are copied into its row and its agent's prompt: keep them small.
+VARIABLES_MAX_LENGTH = 16_384
 
 
 class CallSerializer(serializers.ModelSerializer):
@@ -102,7 +108,18 @@ class CallCreateSerializer(serializers.Serializer):
         help_text="One of our numbers; default: the organization's caller id, then the "
         "agent's number.",
     )
-    variables = serializers.DictField(required=False, help_text="Values for the agent's prompt.")
+    variables = serializers.DictField(
+        required=False,
+        help_text="Values for the agent's prompt (at most "
+        f"{VARIABLES_MAX_LENGTH:,} characters as JSON).",
+    )
+
+    def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, default=str)) > VARIABLES_MAX_LENGTH:
+            raise serializers.ValidationError(
+                f"At most {VARIABLES_MAX_LENGTH:,} characters of JSON."
+            )
+        return value
 
 
 class CallTransferSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from calls.models import Message
+from calls.services import SMS_MAX_LENGTH
 
 __all__ = ["MessageCreateSerializer", "MessageSerializer"]
 
@@ -34,7 +35,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageCreateSerializer(serializers.Serializer):
-    body = serializers.CharField()
+    body = serializers.CharField(max_length=SMS_MAX_LENGTH)
     to_number = serializers.CharField(
         max_length=32, required=False, help_text="Default during a call: the other party."
     )
