@@ -19,6 +19,7 @@ from integrations.models import ProviderCredential
 from organizations.actors import request_api_key, request_user
 from organizations.api.base import OrganizationModelViewSet
 from organizations.models import Role
+from voiceagents.api.schema import error_response
 
 _PLACEHOLDER = "<the auth token>"
 
@@ -60,7 +61,10 @@ class CredentialViewSet(OrganizationModelViewSet):
         "platform's. One credential per kind (409 `credential_kind_taken`: change it with "
         "PATCH). The secret is stored encrypted and never shown again.",
         request=CredentialCreateSerializer,
-        responses={201: CredentialSerializer},
+        responses={
+            201: CredentialSerializer,
+            409: error_response("`credential_kind_taken`: the organization has one of this kind."),
+        },
         examples=[
             OpenApiExample(
                 "A Twilio account",
