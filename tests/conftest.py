@@ -189,11 +189,19 @@ def _truncate_tenant_data() -> None:
         tables = [f'"{schema}"."{name}"' for schema, name in cursor.fetchall()]
         if tables:
             cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
-    # ...and their rows in the public schema (keys, members, number claims, extra domains).
-    from organizations.models import ApiKey, Domain, Invitation, Membership, PhoneNumberClaim
+    # ...and their rows in the public schema (audit events, keys, members, number claims, extra
+    # domains).
+    from organizations.models import (
+        ApiKey,
+        AuditEvent,
+        Domain,
+        Invitation,
+        Membership,
+        PhoneNumberClaim,
+    )
 
     orgs = Organization.objects.filter(slug__in=TEST_TENANTS)
-    for model in (ApiKey, Invitation, Membership, PhoneNumberClaim):
+    for model in (AuditEvent, ApiKey, Invitation, Membership, PhoneNumberClaim):
         model.objects.filter(organization__in=orgs).delete()
     Domain.objects.filter(tenant__in=orgs, is_primary=False).delete()
 

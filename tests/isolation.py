@@ -53,6 +53,7 @@ REGISTRATION_MODULES = (
     "tests.agents.isolation",
     "tests.calls.isolation",
     "tests.knowledge.isolation",
+    "tests.integrations.isolation",
 )
 
 
