@@ -7,6 +7,7 @@ import datetime as dt
 import zoneinfo
 from typing import ClassVar
 
+import phonenumbers
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -22,6 +23,14 @@ def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(
             f"{value!r} is not an IANA time zone name (for example Europe/Berlin)."
+        )
+
+
+def validate_region(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(
+            f"{value!r} is not a region code phone numbers are known for: use an ISO 3166 "
+            "alpha-2 code in capitals (US, GB, DE...)."
         )
 
 
@@ -58,6 +67,12 @@ class Organization(TenantMixin):
         help_text="E.164 number outbound calls use by default.",
     )
     max_concurrent_calls = models.PositiveIntegerField(default=10)
+    default_region = models.CharField(
+        max_length=2,
+        default="US",
+        validators=[validate_region],
+        help_text="ISO 3166 alpha-2 region numbers written without a country code are read in.",
+    )
     calling_window_start = models.TimeField(default=dt.time(9, 0))
     calling_window_end = models.TimeField(default=dt.time(21, 0))
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)

@@ -43,6 +43,7 @@ ORGANIZATION_SETTINGS_FIELDS = (
     "timezone",
     "default_caller_id",
     "max_concurrent_calls",
+    "default_region",
     "calling_window_start",
     "calling_window_end",
 )

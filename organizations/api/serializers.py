@@ -17,6 +17,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "domain",
             "default_caller_id",
             "max_concurrent_calls",
+            "default_region",
             "calling_window_start",
             "calling_window_end",
             "created_at",
@@ -47,6 +48,7 @@ class OrganizationUpdateSerializer(serializers.Serializer):
         help_text="A phone number with its country code; stored in E.164 (+14155550100).",
     )
     max_concurrent_calls = serializers.IntegerField(min_value=1, max_value=10000, required=False)
+    default_region = serializers.CharField(max_length=2, required=False)
     calling_window_start = serializers.TimeField(required=False)
     calling_window_end = serializers.TimeField(required=False)
 
