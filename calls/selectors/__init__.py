@@ -1,13 +1,25 @@
 """Reads for telephony, one module per concept: numbers, routing (which agent answers a call),
-calls, messages, and what the media bridge reads when a stream connects.
+the caller id of outbound calls, calls, messages, batches (their rows, progress and report),
+the do-not-call list, and what the media bridge reads when a stream connects.
 
 Everything reads the active tenant schema, so another organization's rows are simply absent:
 ``*_get`` raises the same NotFound for "missing" and "not yours".
 """
 
+from calls.selectors.batches import (
+    BATCH_REPORT_COLUMNS,
+    BatchProgress,
+    batch_get,
+    batch_list,
+    batch_progress_get,
+    batch_report_csv,
+    batch_report_header,
+    batch_row_list,
+)
 from calls.selectors.bridge import BridgeContext, bridge_context_get
 from calls.selectors.caller_id import caller_number_get
 from calls.selectors.calls import call_get, call_get_with_timeline, call_list, call_status_get
+from calls.selectors.dnc import dnc_entry_get, dnc_entry_list, dnc_numbers_listed
 from calls.selectors.messages import message_get, message_list
 from calls.selectors.organizations import current_organization
 from calls.selectors.phone_numbers import (
@@ -25,10 +37,18 @@ from calls.selectors.routing import (
 )
 
 __all__ = [
+    "BATCH_REPORT_COLUMNS",
     "DEFAULT_FALLBACK_MESSAGE",
+    "BatchProgress",
     "BridgeContext",
     "RouteDecision",
     "agent_is_available",
+    "batch_get",
+    "batch_list",
+    "batch_progress_get",
+    "batch_report_csv",
+    "batch_report_header",
+    "batch_row_list",
     "bridge_context_get",
     "call_get",
     "call_get_with_timeline",
@@ -37,6 +57,9 @@ __all__ = [
     "call_status_get",
     "caller_number_get",
     "current_organization",
+    "dnc_entry_get",
+    "dnc_entry_list",
+    "dnc_numbers_listed",
     "message_get",
     "message_list",
     "phone_number_agent_get",

@@ -27,6 +27,14 @@ from calls.services.batch_control import (
     batch_start,
 )
 from calls.services.batch_dispatch import BatchDispatchResult, batch_dispatch, batches_dispatch_due
+from calls.services.batch_import import (
+    BatchSource,
+    ImportProgress,
+    RowsSource,
+    UploadSource,
+    UrlSource,
+    batch_create,
+)
 from calls.services.batch_rows import (
     batch_progress_group,
     batch_row_call_ended,
@@ -34,8 +42,24 @@ from calls.services.batch_rows import (
     batch_row_transition,
     batch_rows_transition,
 )
+from calls.services.batches import (
+    BATCH_SETTINGS_FIELDS,
+    RETRYABLE_OUTCOMES,
+    batch_delete,
+    batch_settings_clean,
+    batch_update,
+)
 from calls.services.bridge_records import call_prompt_variables_missing_record, call_records_write
 from calls.services.callbacks import call_recording_store, call_status_callback
+from calls.services.dnc import (
+    DncImportProblem,
+    DncImportResult,
+    dnc_entry_create,
+    dnc_entry_delete,
+    dnc_entry_update,
+    dnc_import,
+    dnc_number_clean,
+)
 from calls.services.outbound import (
     call_dial_check,
     call_end,
@@ -58,14 +82,25 @@ from calls.services.stale_calls import StaleCallOutcome, call_stale_reconcile
 from calls.services.timeline import call_finalize, call_mark_in_progress
 
 __all__ = [
+    "BATCH_SETTINGS_FIELDS",
     "BUSY_MESSAGE",
     "CALL_ENDED_MESSAGE",
+    "RETRYABLE_OUTCOMES",
     "SMS_MAX_LENGTH",
     "UNKNOWN_NUMBER_MESSAGE",
     "BatchDispatchResult",
+    "BatchSource",
+    "DncImportProblem",
+    "DncImportResult",
+    "ImportProgress",
     "PhoneNumberImportResult",
+    "RowsSource",
     "StaleCallOutcome",
+    "UploadSource",
+    "UrlSource",
     "batch_cancel",
+    "batch_create",
+    "batch_delete",
     "batch_dispatch",
     "batch_pause",
     "batch_progress_group",
@@ -75,7 +110,9 @@ __all__ = [
     "batch_row_outcome_for_call",
     "batch_row_transition",
     "batch_rows_transition",
+    "batch_settings_clean",
     "batch_start",
+    "batch_update",
     "batches_dispatch_due",
     "call_dial_check",
     "call_end",
@@ -94,6 +131,11 @@ __all__ = [
     "call_stale_reconcile",
     "call_status_callback",
     "call_transfer",
+    "dnc_entry_create",
+    "dnc_entry_delete",
+    "dnc_entry_update",
+    "dnc_import",
+    "dnc_number_clean",
     "message_receive",
     "message_send",
     "phone_number_create",
