@@ -10,7 +10,7 @@ PORT=${PORT:-8000}
 # Organizations' secrets are stored encrypted (voiceagents.secrets) and the servers refuse to
 # start without a key: for the demo, generate one into .env once (it must be kept: what was
 # stored with it cannot be read without it).
-current_key=$(sed -n 's/^SECRETS_ENCRYPTION_KEYS=//p' .env 2>/dev/null | head -n 1)
+current_key=$(sed -n 's/^SECRETS_ENCRYPTION_KEYS=//p' .env 2>/dev/null | head -n 1 || true)
 if [ -z "${SECRETS_ENCRYPTION_KEYS:-}" ] && [ -z "$current_key" ]; then
   key=$($BIN/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
   if grep -q '^SECRETS_ENCRYPTION_KEYS=' .env 2>/dev/null; then
