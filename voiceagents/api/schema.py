@@ -2,7 +2,8 @@
 
 - The one error shape, ``Error``, on every operation, with the statuses that operation can
   answer: derived here from the operation itself (a body or query parameters can be invalid,
-  a path names something that may not exist, every credential can be refused or throttled).
+  a body can be too large or of another type, a path or a body names something that may not
+  exist, every credential can be refused or throttled).
   Statuses only some workflows answer (409, 502, 503) are declared on those views with
   :func:`error_response`.
 - Descriptions come only from ``extend_schema(summary=..., description=...)`` and
@@ -75,6 +76,8 @@ _ERROR_DESCRIPTIONS = {
     "to another organization than the domain the request was sent to.",
     404: "Nothing with this id in your organization: the id in the path or one the body "
     "names (`agent_id`...), or a page past the last one.",
+    413: "The body is larger than the API accepts: `error.message` says the limit.",
+    415: "The body's Content-Type is not one this operation takes.",
     429: "Too many requests with this credential: retry after the number of seconds in "
     "the `Retry-After` header (also `error.details.retry_after_seconds`).",
 }
@@ -168,6 +171,8 @@ def _error_statuses(operation: dict[str, Any], *, method: str, body_names_a_row:
     pages = any(p["in"] == "query" and p["name"] == "page" for p in parameters)
     if names_a_row or pages:
         statuses.append(404)
+    if "requestBody" in operation:
+        statuses += [413, 415]
     if operation.get("security"):
         statuses.append(429)
     return statuses
