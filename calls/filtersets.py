@@ -1,11 +1,24 @@
-"""List filters for calls and messages (the API's query parameters)."""
+"""List filters for calls, messages, batches, batch rows and the do-not-call list (the API's
+query parameters)."""
 
 from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
 
-from calls.models import Call, CallDirection, CallStatus, EndReason, Message, MessageDirection
+from calls.models import (
+    Batch,
+    BatchRow,
+    BatchRowStatus,
+    BatchStatus,
+    Call,
+    CallDirection,
+    CallStatus,
+    DoNotCallEntry,
+    EndReason,
+    Message,
+    MessageDirection,
+)
 
 
 class CallFilterSet(django_filters.FilterSet):
@@ -52,3 +65,39 @@ class MessageFilterSet(django_filters.FilterSet):
     class Meta:
         model = Message
         fields = ["direction", "call", "phone_number", "created_after", "created_before"]
+
+
+class BatchFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=BatchStatus.choices)
+    agent = django_filters.NumberFilter(field_name="agent_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Batch
+        fields = ["status", "agent", "created_after", "created_before"]
+
+
+class BatchRowFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=BatchRowStatus.choices)
+
+    class Meta:
+        model = BatchRow
+        fields = ["status"]
+
+
+class DncEntryFilterSet(django_filters.FilterSet):
+    number = django_filters.CharFilter(
+        method="filter_number", help_text="Entries whose number contains this."
+    )
+    source = django_filters.CharFilter()
+
+    class Meta:
+        model = DoNotCallEntry
+        fields = ["number", "source"]
+
+    def filter_number(
+        self, queryset: QuerySet[DoNotCallEntry], name: str, value: str
+    ) -> QuerySet[DoNotCallEntry]:
+        digits = "".join(char for char in value if char.isdigit())
+        return queryset.filter(number__contains=digits) if digits else queryset

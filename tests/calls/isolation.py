@@ -87,3 +87,79 @@ register(
         snapshot=_message_snapshot,
     )
 )
+
+
+def _batch_create(org):
+    from agents.services import agent_create
+    from calls.models import Batch, BatchRow
+    from calls.services import phone_number_create
+
+    agent = agent_create(name="B's caller")
+    number = phone_number_create(number="+14155550178", friendly_name="B's batch line")
+    batch = Batch.objects.create(
+        name="B's batch", agent=agent, from_number=number, total_count=1, queued_count=1
+    )
+    BatchRow.objects.create(
+        batch=batch, line_number=2, phone_number="+14155550199", raw={"phone": "+14155550199"}
+    )
+    return batch.pk
+
+
+def _batch_snapshot(org, pk):
+    from calls.models import Batch
+
+    return Batch.objects.filter(pk=pk).values("name", "status", "max_concurrency").first()
+
+
+def _batch_rows_snapshot(org, pk):
+    from calls.models import BatchRow
+
+    return list(BatchRow.objects.filter(batch_id=pk).values_list("line_number", "status", "raw"))
+
+
+def _dnc_create(org):
+    from calls.models import DoNotCallEntry
+
+    return DoNotCallEntry.objects.create(number="+14155550166", reason="B's reason").pk
+
+
+def _dnc_snapshot(org, pk):
+    from calls.models import DoNotCallEntry
+
+    return DoNotCallEntry.objects.filter(pk=pk).values("number", "reason").first()
+
+
+register(
+    Resource(
+        name="batch",
+        create=_batch_create,
+        list_url=lambda org: "/api/v1/batches/",
+        detail_url=lambda org, pk: f"/api/v1/batches/{pk}/",
+        update_payload={"name": "Taken over", "max_concurrency": 1},
+        snapshot=_batch_snapshot,
+        actions=lambda org, pk: [
+            ("get", f"/api/v1/batches/{pk}/report.csv", None),
+        ],
+    )
+)
+register(
+    Resource(
+        name="batch_row",
+        create=_batch_create,
+        list_url=None,
+        # A batch's rows are read through the batch: B's rows are B's batch's list.
+        detail_url=lambda org, pk: f"/api/v1/batches/{pk}/rows/",
+        can_delete=False,
+        snapshot=_batch_rows_snapshot,
+    )
+)
+register(
+    Resource(
+        name="dnc_entry",
+        create=_dnc_create,
+        list_url=lambda org: "/api/v1/dnc/",
+        detail_url=lambda org, pk: f"/api/v1/dnc/{pk}/",
+        update_payload={"reason": "Taken over", "number": "+14155550100"},
+        snapshot=_dnc_snapshot,
+    )
+)

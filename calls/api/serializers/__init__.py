@@ -1,6 +1,16 @@
-"""API shapes for numbers, routing, calls and messages, one module per concept. Serializers
-only type and shape the data; every rule lives in calls.services."""
+"""API shapes for numbers, routing, calls, messages, batches and the do-not-call list, one
+module per concept. Serializers only type and shape the data; every rule lives in
+calls.services."""
 
+from calls.api.serializers.batches import (
+    BatchCountsSerializer,
+    BatchCreateSerializer,
+    BatchDetailSerializer,
+    BatchProgressSerializer,
+    BatchRowSerializer,
+    BatchSerializer,
+    BatchUpdateSerializer,
+)
 from calls.api.serializers.calls import (
     CallCreateSerializer,
     CallDetailSerializer,
@@ -9,6 +19,14 @@ from calls.api.serializers.calls import (
     CallTransferSerializer,
     ToolInvocationSerializer,
     TranscriptTurnSerializer,
+)
+from calls.api.serializers.dnc import (
+    DncEntryCreateSerializer,
+    DncEntrySerializer,
+    DncEntryUpdateSerializer,
+    DncImportProblemSerializer,
+    DncImportResultSerializer,
+    DncImportSerializer,
 )
 from calls.api.serializers.messages import MessageCreateSerializer, MessageSerializer
 from calls.api.serializers.phone_numbers import (
@@ -26,12 +44,25 @@ from calls.api.serializers.phone_numbers import (
 )
 
 __all__ = [
+    "BatchCountsSerializer",
+    "BatchCreateSerializer",
+    "BatchDetailSerializer",
+    "BatchProgressSerializer",
+    "BatchRowSerializer",
+    "BatchSerializer",
+    "BatchUpdateSerializer",
     "CallCreateSerializer",
     "CallDetailSerializer",
     "CallEventSerializer",
     "CallSerializer",
     "CallTransferSerializer",
     "CapabilitiesSerializer",
+    "DncEntryCreateSerializer",
+    "DncEntrySerializer",
+    "DncEntryUpdateSerializer",
+    "DncImportProblemSerializer",
+    "DncImportResultSerializer",
+    "DncImportSerializer",
     "MessageCreateSerializer",
     "MessageSerializer",
     "PhoneNumberCreateSerializer",
