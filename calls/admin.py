@@ -13,6 +13,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+import calls.admin_batches  # noqa: F401  (batches, their rows, the do-not-call list)
 from calls import selectors, services
 from calls.forms import RoutingRuleForm, TestRouteForm
 from calls.models import (
