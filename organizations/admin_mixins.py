@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.forms import BaseForm
+from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -19,7 +19,9 @@ from voiceagents.exceptions import ApplicationError
 _PENDING_ERROR = "_admin_service_error"
 
 
-def _form_with_error(form_class: type[BaseForm], error: ApplicationError) -> type[BaseForm]:
+def _form_with_error(
+    form_class: type[ModelForm[Any]], error: ApplicationError
+) -> type[ModelForm[Any]]:
     """``form_class`` whose validation ends with ``error``: on the fields it names (its
     ``details["fields"]``, the API's shape) when the form has them, else on the form."""
 
@@ -66,9 +68,9 @@ class ServiceErrorAdminMixin:
             return self._service_error(request, exc)
 
     def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> type[BaseForm]:
-        form: type[BaseForm] = super().get_form(  # type: ignore[misc]
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm[Any]]:
+        form: type[ModelForm[Any]] = super().get_form(  # type: ignore[misc]
             request, obj, change, **kwargs
         )
         error = getattr(request, _PENDING_ERROR, None)
