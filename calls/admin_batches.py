@@ -429,13 +429,6 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
         for batch in queryset:
             services.batch_delete(batch=batch)
 
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(reverse("admin:calls_batch_change", args=[object_id]))
-
 
 def _number_of(phone_number_id: Any) -> str | None:
     if not phone_number_id:
