@@ -96,7 +96,7 @@ def _time(value: Any) -> dt.time | None:
             return dt.time.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise _Invalid("Give a time as HH:MM (or null for midnight).")
+    raise _Invalid("Give a time as HH:MM.")
 
 
 def _choices(value: Any, allowed: tuple[Any, ...], *, label: str) -> list[Any]:
