@@ -170,7 +170,14 @@ def _sample(stream: IO[bytes], encoding: str, errors: str) -> str:
 
 def detect_format(*, name: str, content_type: str, stream: IO[bytes]) -> str:
     """``csv`` or ``json``: from the file name's extension, else its content type, else its
-    first character (``[`` is JSON)."""
+    first character (``[`` is JSON). A spreadsheet is refused (BatchSourceUnreadable)."""
+    head = stream.read(4)
+    stream.seek(0)
+    if head.startswith(b"PK\x03\x04") or _is_spreadsheet_name(name):
+        # A zip: an XLSX (or ODS) workbook, which only the admin's import reads.
+        raise BatchSourceUnreadable(
+            "This is a spreadsheet (XLSX): save it as CSV, or import it in the admin."
+        )
     lowered = name.lower()
     if lowered.endswith(".json"):
         return "json"
@@ -183,6 +190,10 @@ def detect_format(*, name: str, content_type: str, stream: IO[bytes]) -> str:
         return "csv"
     encoding, errors = detect_encoding(stream)
     return "json" if _sample(stream, encoding, errors).lstrip().startswith("[") else "csv"
+
+
+def _is_spreadsheet_name(name: str) -> bool:
+    return name.lower().endswith((".xlsx", ".xls", ".ods"))
 
 
 def open_rows(stream: IO[bytes], *, name: str = "", content_type: str = "") -> Rows:

@@ -183,6 +183,13 @@ def test_json_that_cannot_be_read_is_refused_with_its_line(text, message):
         read(text.encode(), name="x.json")
 
 
+def test_a_spreadsheet_is_refused_with_a_pointer_to_csv_or_the_admin():
+    with pytest.raises(BatchSourceUnreadable, match="save it as CSV"):
+        read(b"PK\x03\x04rest of a zip", name="list.bin")
+    with pytest.raises(BatchSourceUnreadable, match="XLSX"):
+        read(b"phone\n", name="list.xlsx")
+
+
 def test_the_format_is_told_by_name_type_or_first_character():
     assert read(b'[{"to": "+1"}]')[1] == [(1, {"to": "+1"}, "")]
     assert read(b"to\n+1\n", content_type="text/csv")[1] == [(2, {"to": "+1"}, "")]
