@@ -11,7 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from organizations import services
 from organizations.actors import request_user
-from organizations.admin_mixins import RoleAdminMixin
+from organizations.admin_mixins import RoleAdminMixin, ServiceErrorAdminMixin
 from organizations.admin_site import platform_admin
 from organizations.models import (
     ApiKey,
@@ -41,7 +41,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization, site=platform_admin)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "schema_name", "industry", "timezone", "created_at"]
     search_fields = ["name", "slug", "schema_name"]
     list_filter = ["industry"]
@@ -75,7 +75,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(User, site=platform_admin)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceErrorAdminMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "is_superuser", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
@@ -92,7 +92,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(ApiKey, site=platform_admin)
-class PlatformApiKeyAdmin(admin.ModelAdmin):
+class PlatformApiKeyAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "prefix",
@@ -111,7 +111,7 @@ class PlatformApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation, site=platform_admin)
-class PlatformInvitationAdmin(admin.ModelAdmin):
+class PlatformInvitationAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
     list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at"]
     list_filter = ["organization", "role"]
     readonly_fields = ["token_hash"]
@@ -239,6 +239,6 @@ class AuditEventAdmin(_AuditEventReadOnly, CurrentOrganizationMixin):
 
 
 @admin.register(AuditEvent, site=platform_admin)
-class PlatformAuditEventAdmin(_AuditEventReadOnly):
+class PlatformAuditEventAdmin(ServiceErrorAdminMixin, _AuditEventReadOnly):
     list_display = ["created_at", "organization", "action", "target_type", "target_id", "actor"]
     list_filter = ["action", "organization"]

@@ -70,8 +70,9 @@ class ServiceErrorAdminMixin:
     def get_form(
         self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
     ) -> type[ModelForm[Any]]:
+        # ``change`` by name: django.contrib.auth's UserAdmin takes it in **kwargs.
         form: type[ModelForm[Any]] = super().get_form(  # type: ignore[misc]
-            request, obj, change, **kwargs
+            request, obj, change=change, **kwargs
         )
         error = getattr(request, _PENDING_ERROR, None)
         return form if error is None else _form_with_error(form, error)
