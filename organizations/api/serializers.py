@@ -132,7 +132,11 @@ class AuditEventSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The visible prefix of the API key that made the change, if one did.",
     )
-    data = serializers.DictField(read_only=True, help_text="What changed; never a secret.")
+    # The serializer metaclass moves declared fields off the class, so ``.data`` still works;
+    # the stubs cannot see that.
+    data = serializers.DictField(  # type: ignore[assignment]
+        read_only=True, help_text="What changed; never a secret."
+    )
 
     class Meta:
         model = AuditEvent
