@@ -67,7 +67,8 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
         summary="Create a knowledge base",
         description="Admins only. Documents added to it are split into chunks of `chunk_size` "
         "tokens and embedded with `embedding_model`, which cannot change later. A hosted model "
-        "needs its provider's key on the platform (400 otherwise).",
+        "needs an API key for its provider, the organization's credential or the platform's (400 "
+        "otherwise).",
         request=KnowledgeBaseCreateSerializer,
         responses={201: KnowledgeBaseSerializer},
         examples=[
