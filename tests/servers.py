@@ -98,7 +98,9 @@ class DaphneServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # Generous: a loaded machine (CI with other suites, several servers starting at once)
+        # can take tens of seconds to import the project; a healthy server answers at once.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"daphne exited: {self.log_path.read_text()[-3000:]}")
