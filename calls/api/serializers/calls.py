@@ -86,6 +86,12 @@ class ToolInvocationSerializer(serializers.ModelSerializer):
         model = ToolInvocation
         fields = ["id", "name", "arguments", "result", "error", "duration_ms", "created_at"]
         read_only_fields = fields
+        extra_kwargs = {
+            "result": {
+                "help_text": "What the tool answered (any JSON value); null when it failed "
+                "(see `error`)."
+            }
+        }
 
 
 class CallDetailSerializer(CallSerializer):
