@@ -40,12 +40,12 @@ def stale_calls_sweep() -> int:
 
 
 @shared_task(name="calls.batch_dispatch", acks_late=True)
-def batch_dispatch(batch_id: int) -> None:
+def batch_dispatch(batch_id: int, repair: bool = False) -> None:
     """Start calls for a batch's due rows. Sent by the control actions, by every batch call
-    that ends and by the tick; any number may run at once (the dispatcher claims rows and
-    start slots atomically), and one that dies half-way leaves nothing a later run cannot
-    finish."""
-    services.batch_dispatch(batch_id=batch_id)
+    that ends and by the tick (``repair``: finish first what a crash left behind); any number
+    may run at once (one claims, the others leave), and one that dies half-way leaves nothing
+    a later run cannot finish."""
+    services.batch_dispatch(batch_id=batch_id, repair=repair)
 
 
 @shared_task(name="calls.batches_dispatch_due", acks_late=True)

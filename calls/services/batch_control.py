@@ -63,7 +63,7 @@ def _set_status(batch: Batch, status: str, **fields: Any) -> None:
 
 
 def _dispatch_on_commit(batch: Batch) -> None:
-    _progress_on_commit(batch.pk)
+    _progress_on_commit(batch.pk, force=True)
     enqueue_on_commit(BATCH_DISPATCH_TASK, batch_id=batch.pk)
 
 
@@ -106,7 +106,7 @@ def batch_pause(*, batch: Batch, reason: str = "", actor: User | None = None) ->
             payload={"reason": reason},
             actor=actor,
         )
-        _progress_on_commit(batch.pk)
+        _progress_on_commit(batch.pk, force=True)
     logger.info("batch_paused", batch_id=batch.pk, reason=reason)
     return Batch.objects.get(pk=batch.pk)
 
@@ -161,7 +161,7 @@ def batch_cancel(*, batch: Batch, reason: str = "", actor: User | None = None) -
             payload={"reason": reason, "rows_canceled": canceled},
             actor=actor,
         )
-        _progress_on_commit(batch.pk)
+        _progress_on_commit(batch.pk, force=True)
     logger.info("batch_canceled", batch_id=batch.pk, rows_canceled=canceled)
     return Batch.objects.get(pk=batch.pk)
 

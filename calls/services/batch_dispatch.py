@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 
 import structlog
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from calls.exceptions import ConcurrencyLimitReached, InvalidPhoneNumber
-from calls.locks import call_concurrency_lock
+from calls.locks import batch_dispatch_lock_try, call_concurrency_lock
 from calls.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -51,9 +51,8 @@ from calls.models import (
     BatchStatus,
     Call,
     CallStatus,
-    DoNotCallEntry,
 )
-from calls.selectors import current_organization
+from calls.selectors import current_organization, dnc_numbers_listed
 from calls.services.batch_rows import (
     BATCH_DISPATCH_TASK,
     BatchWindow,
@@ -63,6 +62,7 @@ from calls.services.batch_rows import (
     batch_event_record,
     batch_row_call_ended,
     batch_row_transition,
+    batch_rows_transition,
     batch_window,
 )
 from calls.services.outbound import CALL_PLACE_TASK, call_initiate
@@ -70,7 +70,7 @@ from calls.windows import window_allows
 from organizations.models import Organization
 from voiceagents.exceptions import ApplicationError, ValidationFailed
 from voiceagents.queue import enqueue, task_by_name, tenant_headers
-from voiceagents.tenancy import for_each_tenant
+from voiceagents.tenancy import current_schema_name, for_each_tenant
 
 __all__ = ["BatchDispatchResult", "batch_dispatch", "batches_dispatch_due"]
 
@@ -88,6 +88,8 @@ RUN_BUDGET_SECONDS = 5.0
 UNPLACED_AFTER = dt.timedelta(seconds=30)
 # A start slot this close is taken now: a timed run may wake a hair early.
 PACING_SLACK = dt.timedelta(milliseconds=20)
+# A run that took a start slot while the previous slot's run still claims comes back after.
+PACING_BUSY_RETRY = dt.timedelta(milliseconds=50)
 # Why a row was skipped at dial time (BatchRow.error).
 DNC_REASON = "On the do-not-call list."
 
@@ -107,29 +109,36 @@ class BatchDispatchResult:
     call_ids: list[int] = field(default_factory=list)
 
 
-def batch_dispatch(*, batch_id: int) -> BatchDispatchResult:
-    """Start calls for the batch's due rows until a limit, the pace or the rows say stop."""
+def batch_dispatch(*, batch_id: int, repair: bool = False) -> BatchDispatchResult:
+    """Start calls for the batch's due rows until a limit, the pace or the rows say stop.
+    ``repair`` (the tick's runs) first finishes what a crash left behind.
+
+    One run claims at a time per batch (``calls.locks.batch_dispatch_lock_try``); a run that
+    finds another claiming leaves at once ("busy"), so the one claiming must not leave while
+    a slot or a row it has not seen may be waiting: after every claim it reads the free slots
+    and the due rows again, after its commit, and goes on while there are both."""
     result = BatchDispatchResult()
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:
         result.stopped = "not_running"
         return result
-    result.reconciled = _reconcile(batch)
+    if repair:
+        result.reconciled = _reconcile(batch)
+        _queued_rows_due_now(batch_id)  # rows added without a time (the due-row index)
     if batch.status != BatchStatus.RUNNING:
         result.stopped = "not_running"
         return result
-    _queued_rows_due_now(batch_id)  # rows added without a time (the claim's index needs one)
     organization = current_organization()
     window = batch_window(batch=batch, organization=organization)
     deadline = time.monotonic() + RUN_BUDGET_SECONDS
     while True:
         batch = Batch.objects.get(pk=batch_id)
-        free = _free_slots(batch, organization)
         if batch.status != BatchStatus.RUNNING:
             result.stopped = "not_running"
             break
+        free = _free_slots(batch, organization)
         if free <= 0:
-            result.stopped = _limit_reason(batch, organization)
+            result.stopped = _limit_reason(batch)
             break
         interval = _pacing_interval(batch)
         slot: dt.datetime | None = None
@@ -155,16 +164,23 @@ def batch_dispatch(*, batch_id: int) -> BatchDispatchResult:
                 _send_at(batch_id, slot + interval)
             else:
                 _pacing_slot_return(batch_id, taken=slot, interval=interval)
-        if chunk.stopped:
+                if chunk.stopped == "busy":
+                    # The run claiming the previous slot has not committed yet: come back.
+                    _send_at(batch_id, timezone.now() + min(interval, PACING_BUSY_RETRY))
+        if chunk.stopped in ("busy", "not_running", "paused"):
             result.stopped = chunk.stopped
             break
-        if interval is not None:
-            result.stopped = "pacing"
+        if chunk.stopped == "no_due_rows" and not _has_due_rows(batch_id):
+            result.stopped = "no_due_rows"
+            break
+        if interval is not None and chunk.claimed:
+            result.stopped = "pacing"  # the run sent for the next slot reads them again
             break
         if time.monotonic() > deadline:
             enqueue(BATCH_DISPATCH_TASK, batch_id=batch_id)
             result.stopped = "budget"
             break
+        # A full chunk, or a limit met inside the claim: read the slots again after commit.
     if result.claimed or result.skipped or result.failed:
         logger.info(
             "batch_dispatched",
@@ -176,6 +192,12 @@ def batch_dispatch(*, batch_id: int) -> BatchDispatchResult:
             stopped=result.stopped,
         )
     return result
+
+
+def _has_due_rows(batch_id: int) -> bool:
+    return BatchRow.objects.filter(
+        batch_id=batch_id, status=BatchRowStatus.QUEUED, next_attempt_at__lte=timezone.now()
+    ).exists()
 
 
 # --- limits and pacing ----------------------------------------------------------------------------
@@ -203,7 +225,7 @@ def _free_slots(batch: Batch, organization: Organization) -> int:
     return min(batch_free, _org_limit(organization) - _org_active_calls())
 
 
-def _limit_reason(batch: Batch, organization: Organization) -> str:
+def _limit_reason(batch: Batch) -> str:
     return "batch_limit" if batch.in_progress_count >= batch.max_concurrency else "org_limit"
 
 
@@ -262,6 +284,9 @@ def _claim(*, batch_id: int, organization: Organization, window: BatchWindow, li
     list are skipped, rows outside their window wait for it."""
     chunk = _Chunk()
     with transaction.atomic():
+        if not batch_dispatch_lock_try(schema_name=current_schema_name(), batch_id=batch_id):
+            chunk.stopped = "busy"  # the run holding it sees what this one came for
+            return chunk
         call_concurrency_lock(organization_id=organization.pk)
         batch = (
             Batch.objects.select_for_update(of=("self",))
@@ -277,7 +302,7 @@ def _claim(*, batch_id: int, organization: Organization, window: BatchWindow, li
             _org_limit(organization) - _org_active_calls(),
         )
         if want <= 0:
-            chunk.stopped = _limit_reason(batch, organization)
+            chunk.stopped = _limit_reason(batch)
             return chunk
         examined = 0
         while chunk.claimed < want and not chunk.stopped:
@@ -291,7 +316,8 @@ def _claim(*, batch_id: int, organization: Organization, window: BatchWindow, li
                 chunk.stopped = "no_due_rows"
                 break
             examined += len(rows)
-            _claim_rows(batch, rows, window, now, chunk, want)
+            claimed = _claim_rows(batch, rows, window, now, chunk, want)
+            _rows_in_progress(batch_id, claimed)
             if examined >= EXAMINE_LIMIT and chunk.claimed < want and not chunk.stopped:
                 # Many rows waited at once: let the next transaction look further.
                 break
@@ -309,12 +335,10 @@ def _claim_rows(
     now: dt.datetime,
     chunk: _Chunk,
     want: int,
-) -> None:
-    blocked = set(
-        DoNotCallEntry.objects.filter(number__in=[row.phone_number for row in rows]).values_list(
-            "number", flat=True
-        )
-    )
+) -> list[int]:
+    """Decide each row of one page; returns the rows that got their call."""
+    claimed: list[int] = []
+    blocked = dnc_numbers_listed(numbers={row.phone_number for row in rows if row.phone_number})
     waiting: dict[dt.datetime, list[int]] = defaultdict(list)
     for row in rows:
         if chunk.claimed >= want or chunk.stopped:
@@ -339,54 +363,68 @@ def _claim_rows(
             else:
                 waiting[opening].append(row.pk)
             continue
-        _claim_row(batch, row, chunk)
+        if _claim_row(batch, row, chunk):
+            claimed.append(row.pk)
     for opening, row_ids in waiting.items():
         # Not a status change: the rows stay queued, out of the due-row index until then.
         BatchRow.objects.filter(pk__in=row_ids).update(next_attempt_at=opening)
         chunk.deferred += len(row_ids)
+    return claimed
 
 
-def _claim_row(batch: Batch, row: BatchRow, chunk: _Chunk) -> None:
-    """Create the row's call and move it to in_progress, or decide what a refusal means: the
-    organization's limit (the row waits), a problem of this row's number or variables (the
-    row is invalid or fails), or anything else, a problem of the batch's setup that every row
-    would meet (its agent paused, its number or a provider not usable): the batch pauses with
-    the reason rather than burning through the list."""
+def _rows_in_progress(batch_id: int, row_ids: list[int]) -> None:
+    """The rows that got their call (in this transaction) move to in_progress together: one
+    UPDATE names each row's newest call, one moves the counters."""
+    if not row_ids:
+        return
+    newest_call = Call.objects.filter(batch_row=OuterRef("pk")).order_by("-id").values("pk")[:1]
+    moved = batch_rows_transition(
+        batch_id=batch_id,
+        rows=BatchRow.objects.filter(pk__in=row_ids),
+        from_status=BatchRowStatus.QUEUED,
+        to_status=BatchRowStatus.IN_PROGRESS,
+        attempts=F("attempts") + 1,
+        last_call_id=Subquery(newest_call),
+        outcome="",
+        error="",
+    )
+    if moved != len(row_ids):  # the rows are locked by this transaction: cannot happen
+        raise RuntimeError(f"claimed {len(row_ids)} rows of batch {batch_id}, moved {moved}")
+
+
+def _claim_row(batch: Batch, row: BatchRow, chunk: _Chunk) -> bool:
+    """Create the row's call (True), or decide what a refusal means: the organization's limit
+    (the row waits), a problem of this row's number or variables (the row is invalid or
+    fails), or anything else, a problem of the batch's setup that every row would meet (its
+    agent paused, its number or a provider not usable): the batch pauses with the reason
+    rather than burning through the list. ``call_initiate`` writes only inside its own atomic
+    block (a savepoint here), so a refusal leaves this transaction as it was."""
     try:
-        # A savepoint: a refused row leaves nothing behind and the claim goes on.
-        with transaction.atomic():
-            call = call_initiate(
-                agent_id=batch.agent_id,
-                to_phone=row.phone_number,
-                from_phone=batch.from_number.number,
-                variables=row.variables,
-                batch_id=batch.pk,
-                batch_row_id=row.pk,
-            )
+        call = call_initiate(
+            agent_id=batch.agent_id,
+            to_phone=row.phone_number,
+            from_phone=batch.from_number.number,
+            variables=row.variables,
+            batch_id=batch.pk,
+            batch_row_id=row.pk,
+        )
     except ConcurrencyLimitReached:
         chunk.stopped = "org_limit"
-        return
+        return False
     except InvalidPhoneNumber as exc:
         batch_row_transition(row=row, to_status=BatchRowStatus.INVALID, error=exc.message[:500])
         chunk.skipped += 1
-        return
+        return False
     except ApplicationError as exc:
         if _about_the_row(exc):
             _row_refused(row, exc, chunk)
         else:
             _pause_for(batch, exc)
             chunk.stopped = "paused"
-        return
-    batch_row_transition(
-        row=row,
-        to_status=BatchRowStatus.IN_PROGRESS,
-        attempts=row.attempts + 1,
-        last_call=call,
-        outcome="",
-        error="",
-    )
+        return False
     chunk.claimed += 1
     chunk.call_ids.append(call.pk)
+    return True
 
 
 # What call_initiate is told about the row itself; a refusal about anything else concerns
@@ -484,7 +522,7 @@ def _dispatch_due_here(organization: Organization) -> int:
             ).values_list("pk", flat=True)
         )
         for batch_id in batch_ids:
-            enqueue(BATCH_DISPATCH_TASK, batch_id=batch_id)
+            enqueue(BATCH_DISPATCH_TASK, batch_id=batch_id, repair=True)
     except Exception as exc:  # one organization's trouble must not stop the others' batches
         logger.exception(
             "batches_dispatch_due_failed", organization_id=organization.pk, error=repr(exc)

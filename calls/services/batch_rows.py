@@ -23,11 +23,13 @@ from typing import Any
 import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from calls.locks import batch_dispatch_lock_try
 from calls.models import (
     FINAL_STATUSES,
     Batch,
@@ -44,7 +46,7 @@ from calls.models.batches import COUNTER_FIELDS
 from calls.selectors import current_organization
 from calls.windows import next_window_start
 from organizations.models import Organization, User
-from voiceagents.queue import enqueue_on_commit
+from voiceagents.queue import enqueue
 from voiceagents.tenancy import current_schema_name
 
 __all__ = [
@@ -99,15 +101,22 @@ def batch_progress_group(batch_id: int, schema_name: str | None = None) -> str:
 
 
 _PROGRESS_FIELDS = ("status", "status_reason", "total_count", *COUNTER_FIELDS.values())
+# A running batch with calls in flight sends at most one progress event per this many seconds
+# (a console needs no more, and each costs a few milliseconds); a status change, and the
+# moment no call is in flight, always send one, so the last counters are never held back.
+PROGRESS_INTERVAL_SECONDS = 1
 
 
-def _progress_on_commit(batch_id: int) -> None:
+def _progress_on_commit(batch_id: int, *, force: bool = False) -> None:
     """Send the batch's counters to its progress group once this transaction commits. Read
-    now, under the batch's lock: they are exactly what commits."""
+    now: inside the transaction that changed them, they are exactly what commits."""
     snapshot = Batch.objects.filter(pk=batch_id).values(*_PROGRESS_FIELDS).first()
     if snapshot is None:
         return
     group = batch_progress_group(batch_id)
+    busy = snapshot["status"] == BatchStatus.RUNNING and snapshot["in_progress_count"] > 0
+    if busy and not force and not cache.add(f"{group}:sent", 1, PROGRESS_INTERVAL_SECONDS):
+        return
     message = {"type": "batch.progress", "batch_id": batch_id, **snapshot}
     transaction.on_commit(lambda: _group_send(group, message))
 
@@ -136,7 +145,8 @@ def batch_rows_transition(
     """Move the ``rows`` of one batch that are in ``from_status`` to ``to_status`` (setting
     ``fields`` too), and the batch's two counters by the number moved, in one transaction.
     Rows no longer in ``from_status`` are left alone. Returns how many moved."""
-    with transaction.atomic():
+    # No savepoint of its own: inside a transaction it is part of it, outside one its own.
+    with transaction.atomic(savepoint=False):
         moved = rows.filter(batch_id=batch_id, status=from_status).update(
             status=to_status, updated_at=timezone.now(), **fields
         )
@@ -258,15 +268,32 @@ def batch_row_call_ended(*, call_id: int) -> BatchRow | None:
         outcome = batch_row_outcome_for_call(call)
         to_status, fields = _after_attempt(batch, row, call, outcome)
         batch_row_transition(row=row, to_status=to_status, outcome=outcome, **fields)
-        if batch.status == BatchStatus.RUNNING:
-            _breaker_check(batch)
+        if batch.status == BatchStatus.RUNNING and call.status == CallStatus.FAILED:
+            _breaker_check(batch)  # only a failure can push the rate over the threshold
         _complete_if_done(batch.pk)
         _progress_on_commit(batch.pk)
-        enqueue_on_commit(BATCH_DISPATCH_TASK, batch_id=batch.pk)
+        _dispatch_on_commit(batch.pk)
     logger.info(
         "batch_row_call_ended", batch_id=row.batch_id, row_id=row.pk, call_id=call_id, **fields
     )
     return row
+
+
+def _dispatch_on_commit(batch_id: int) -> None:
+    """After commit, send the dispatcher to fill the freed slot, unless a run of it is
+    claiming for this batch right now: that run reads the free slots again after its own
+    commit, which comes after this one, and takes the slot (``calls.locks`` says why). At one
+    end per call, this spares a task per call while the dispatcher is busy."""
+    schema_name = current_schema_name()
+
+    def wake() -> None:
+        with schema_context(schema_name):
+            with transaction.atomic():
+                claiming = not batch_dispatch_lock_try(schema_name=schema_name, batch_id=batch_id)
+            if not claiming:
+                enqueue(BATCH_DISPATCH_TASK, batch_id=batch_id)
+
+    transaction.on_commit(wake, robust=True)
 
 
 def _after_attempt(
@@ -293,7 +320,7 @@ def _after_attempt(
 
 def _breaker_check(batch: Batch) -> None:
     """Pause the batch when more than ``breaker_threshold`` of its last ``breaker_window``
-    finished attempts (since it was last started or resumed) failed: a bad agent setup or a
+    finished attempts (made since it was last started or resumed) failed: a bad agent setup or a
     carrier outage should not burn through the list."""
     window = batch.breaker_window
     if window <= 0:
@@ -307,7 +334,8 @@ def _breaker_check(batch: Batch) -> None:
     recent = Call.objects.filter(batch=batch, status__in=FINAL_STATUSES)
     if since is not None:
         recent = recent.filter(created_at__gte=since)
-    statuses = list(recent.order_by("-ended_at", "-id").values_list("status", flat=True)[:window])
+    # The newest attempts: calls are numbered in the order they were made.
+    statuses = list(recent.order_by("-id").values_list("status", flat=True)[:window])
     if len(statuses) < window:
         return
     failed = sum(1 for status in statuses if status == CallStatus.FAILED)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Count, Q
 from django_tenants.utils import schema_context, tenant_context
 
 from calls.models import Batch, BatchRow, BatchRowStatus, BatchStatus, Call
@@ -65,15 +66,16 @@ def make_batch(
 
 
 def assert_counters(batch: Batch) -> Batch:
-    """The counters equal the rows by status, and add up to the total."""
-    fresh = Batch.objects.get(pk=batch.pk)
-    by_status = Counter(BatchRow.objects.filter(batch=fresh).values_list("status", flat=True))
+    """The counters equal the rows by status, and add up to the total: the batch and its
+    rows are read in one statement (one snapshot), as workers may be moving rows meanwhile."""
+    by_status = {
+        f"rows_{status}": Count("rows", filter=Q(rows__status=status)) for status in COUNTER_FIELDS
+    }
+    fresh = Batch.objects.annotate(**by_status).get(pk=batch.pk)
     counters = {status: getattr(fresh, field) for status, field in COUNTER_FIELDS.items()}
-    assert counters == {status: by_status.get(status, 0) for status in COUNTER_FIELDS}, (
-        counters,
-        by_status,
-    )
-    assert sum(counters.values()) == fresh.total_count == sum(by_status.values())
+    rows = {status: getattr(fresh, f"rows_{status}") for status in COUNTER_FIELDS}
+    assert counters == rows, (counters, rows)
+    assert sum(counters.values()) == fresh.total_count == sum(rows.values())
     return fresh
 
 

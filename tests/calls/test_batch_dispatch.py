@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from calls import services
 from calls.exceptions import ConcurrencyLimitReached
+from calls.locks import batch_dispatch_lock_try
 from calls.models import (
     Batch,
     BatchEvent,
@@ -122,6 +123,7 @@ def test_two_dispatchers_at_once_never_claim_a_row_twice_or_pass_the_limit(
     agent, number = dialer
     batch = make_batch(agent=agent, number=number, phones=40, max_concurrency=25)
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    BatchRow.objects.filter(batch=batch).update(next_attempt_at=timezone.now())
     barrier = threading.Barrier(4)
     results = []
 
@@ -142,6 +144,37 @@ def test_two_dispatchers_at_once_never_claim_a_row_twice_or_pass_the_limit(
     assert sum(result.claimed for result in results) == 25
     assert len(twilio.calls) == 25
     assert len(set(twilio.dialed_numbers())) == 25
+    assert_counters(batch)
+
+
+def test_a_run_that_finds_another_claiming_leaves_at_once(batch_org, dialer, twilio):
+    agent, number = dialer
+    batch = make_batch(agent=agent, number=number, phones=3)
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    BatchRow.objects.filter(batch=batch).update(next_attempt_at=timezone.now())
+    holding, release = threading.Event(), threading.Event()
+
+    def claiming_elsewhere():
+        try:
+            with tenant_context(batch_org), transaction.atomic():
+                assert batch_dispatch_lock_try(schema_name=batch_org.schema_name, batch_id=batch.pk)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=claiming_elsewhere)
+    other.start()
+    assert holding.wait(10)
+    try:
+        result = services.batch_dispatch(batch_id=batch.pk)
+    finally:
+        release.set()
+        other.join(10)
+
+    assert (result.stopped, result.claimed) == ("busy", 0)
+    assert twilio.calls == {}
+    assert services.batch_dispatch(batch_id=batch.pk).claimed == 3  # once it is free
     assert_counters(batch)
 
 
@@ -198,6 +231,7 @@ def test_concurrent_dispatchers_take_each_pacing_slot_once(batch_org, dialer, tw
     agent, number = dialer
     batch = make_batch(agent=agent, number=number, phones=20, calls_per_second=2)
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    BatchRow.objects.filter(batch=batch).update(next_attempt_at=timezone.now())
     barrier = threading.Barrier(6)
 
     def run():
@@ -493,7 +527,7 @@ def test_a_row_whose_call_ended_without_its_outcome_is_reconciled(dialer, twilio
         status=CallStatus.COMPLETED, end_reason="completed", ended_at=timezone.now()
     )
 
-    result = services.batch_dispatch(batch_id=batch.pk)
+    result = services.batch_dispatch(batch_id=batch.pk, repair=True)  # as the tick runs it
 
     assert result.reconciled == 1
     row.refresh_from_db()
@@ -524,7 +558,7 @@ def test_a_claimed_call_whose_dial_task_was_lost_is_dialed_once(dialer, twilio):
     )
 
     for _ in range(3):
-        services.batch_dispatch(batch_id=batch.pk)
+        services.batch_dispatch(batch_id=batch.pk, repair=True)
 
     assert twilio.dialed_numbers() == [row.phone_number]
     assert Call.objects.get(pk=call.pk).placed_at is not None

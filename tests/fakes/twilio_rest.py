@@ -107,6 +107,7 @@ class FakeTwilioRest(FakeCarrierRest):
         self.accounts: dict[str, str] = {account_sid: auth_token}
         self.friendly_names: dict[str, str] = {account_sid: "Fake Twilio account"}
         self.calls: dict[str, FakeCall] = {}
+        self._live: dict[str, FakeCall] = {}  # calls not ended, so a poll need not scan all
         self.numbers: list[FakeNumber] = []
         self.messages: list[dict[str, Any]] = []
 
@@ -161,12 +162,13 @@ class FakeTwilioRest(FakeCarrierRest):
             call.status = call_status
             if call.ended_at is None:
                 call.ended_at = time.monotonic()
+            self._live.pop(call_sid, None)
         return TwilioCallbackDriver.for_call(self, call_sid).status(call_status, **status_fields)
 
     def live_calls(self) -> list[FakeCall]:
         """Calls dialed and not ended yet, oldest first."""
         with self._lock:
-            live = [call for call in self.calls.values() if call.ended_at is None]
+            live = list(self._live.values())
         return sorted(live, key=lambda call: call.dialed_at)
 
     def max_in_flight(self) -> int:
@@ -294,6 +296,7 @@ class FakeTwilioRest(FakeCarrierRest):
         )
         with self._lock:
             self.calls[call.sid] = call
+            self._live[call.sid] = call
         return 201, self._call_json(call)
 
     def _fetch_call(self, call_sid: str, request: RecordedRequest) -> tuple[int, Any]:
@@ -313,6 +316,7 @@ class FakeTwilioRest(FakeCarrierRest):
                 call.status = status
                 if call.ended_at is None:
                     call.ended_at = time.monotonic()
+                self._live.pop(call.sid, None)
         return 200, self._call_json(call)
 
     # --- Messages -------------------------------------------------------------------------
