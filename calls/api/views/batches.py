@@ -23,6 +23,7 @@ from calls.api.serializers import (
     BatchSerializer,
     BatchUpdateSerializer,
 )
+from calls.api.serializers.batch_control import BatchControlSerializer
 from calls.api.views._common import _valid
 from calls.filtersets import BatchFilterSet, BatchRowFilterSet
 from calls.models import Batch, BatchRow
@@ -91,6 +92,13 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     serializer_class = BatchSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     write_role = Role.MEMBER
+    action_roles = {
+        "start": Role.MEMBER,
+        "pause": Role.MEMBER,
+        "resume": Role.MEMBER,
+        "cancel": Role.MEMBER,
+        "retry_failed": Role.MEMBER,
+    }
     parser_classes = body_limited_parsers()
 
     @property
@@ -222,3 +230,51 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
             selectors.batch_report_csv(batch=batch),
             filename=f"batch-{batch.pk}-report.csv",
         )
+
+    # --- control: start, pause, resume, cancel, retry-failed (calls.services.batch_control) ---
+
+    @extend_schema(request=None, responses=BatchDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        """Start dialing a draft batch (409 in any other status, or when its agent is
+        paused)."""
+        batch = selectors.batch_get(batch_id=pk)
+        services.batch_start(batch=batch, actor=request_user(request))
+        return Response(_detail(selectors.batch_get(batch_id=pk)))
+
+    @extend_schema(request=BatchControlSerializer, responses=BatchDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Stop starting calls; calls in flight finish (409 unless running)."""
+        batch = selectors.batch_get(batch_id=pk)
+        reason = _valid(BatchControlSerializer, request.data).validated_data["reason"]
+        services.batch_pause(batch=batch, reason=reason, actor=request_user(request))
+        return Response(_detail(selectors.batch_get(batch_id=pk)))
+
+    @extend_schema(request=None, responses=BatchDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Dial a paused batch again, by hand or after the circuit breaker (409 unless
+        paused)."""
+        batch = selectors.batch_get(batch_id=pk)
+        services.batch_resume(batch=batch, actor=request_user(request))
+        return Response(_detail(selectors.batch_get(batch_id=pk)))
+
+    @extend_schema(request=BatchControlSerializer, responses=BatchDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Stop the batch for good: queued rows are canceled, calls in flight finish (409
+        once completed or canceled)."""
+        batch = selectors.batch_get(batch_id=pk)
+        reason = _valid(BatchControlSerializer, request.data).validated_data["reason"]
+        services.batch_cancel(batch=batch, reason=reason, actor=request_user(request))
+        return Response(_detail(selectors.batch_get(batch_id=pk)))
+
+    @extend_schema(request=None, responses=BatchDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="retry-failed")
+    def retry_failed(self, request, pk=None):
+        """Give every failed row another round; a completed batch runs again (409 for a
+        draft or canceled batch)."""
+        batch = selectors.batch_get(batch_id=pk)
+        services.batch_retry_failed(batch=batch, actor=request_user(request))
+        return Response(_detail(selectors.batch_get(batch_id=pk)))
