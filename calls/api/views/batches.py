@@ -74,6 +74,10 @@ _NOT_DELETABLE = error_response(
     "`batch_not_deletable`: the batch is running or paused, or has calls in flight: cancel it "
     "first."
 )
+_STATUS_CONFLICT = error_response(
+    "`batch_status_conflict`: the batch's status does not allow this (e.g. resuming a batch "
+    "that is not paused)."
+)
 _TOO_LARGE = error_response(
     "`batch_source_too_large`: the input is over the server's limit (`details.max_bytes`)."
 )
@@ -233,7 +237,12 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
 
     # --- control: start, pause, resume, cancel, retry-failed (calls.services.batch_control) ---
 
-    @extend_schema(request=None, responses=BatchDetailSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: BatchDetailSerializer, 409: _STATUS_CONFLICT},
+        summary="Start a batch",
+        description="Moves a draft batch to running: its queued rows are dialed within its concurrency, pacing and calling window. Members and above.",
+    )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         """Start dialing a draft batch (409 in any other status, or when its agent is
@@ -242,7 +251,12 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         services.batch_start(batch=batch, actor=request_user(request))
         return Response(_detail(selectors.batch_get(batch_id=pk)))
 
-    @extend_schema(request=BatchControlSerializer, responses=BatchDetailSerializer)
+    @extend_schema(
+        request=BatchControlSerializer,
+        responses={200: BatchDetailSerializer, 409: _STATUS_CONFLICT},
+        summary="Pause a batch",
+        description="Nothing new is dialed; calls in flight finish. An optional `reason` is kept on the batch. Members and above.",
+    )
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         """Stop starting calls; calls in flight finish (409 unless running)."""
@@ -251,7 +265,12 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         services.batch_pause(batch=batch, reason=reason, actor=request_user(request))
         return Response(_detail(selectors.batch_get(batch_id=pk)))
 
-    @extend_schema(request=None, responses=BatchDetailSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: BatchDetailSerializer, 409: _STATUS_CONFLICT},
+        summary="Resume a paused batch",
+        description="Dialing continues where it stopped, including a batch the circuit breaker paused. Members and above.",
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         """Dial a paused batch again, by hand or after the circuit breaker (409 unless
@@ -260,7 +279,12 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         services.batch_resume(batch=batch, actor=request_user(request))
         return Response(_detail(selectors.batch_get(batch_id=pk)))
 
-    @extend_schema(request=BatchControlSerializer, responses=BatchDetailSerializer)
+    @extend_schema(
+        request=BatchControlSerializer,
+        responses={200: BatchDetailSerializer, 409: _STATUS_CONFLICT},
+        summary="Cancel a batch",
+        description="Queued rows become canceled and nothing new is dialed; calls in flight finish. Final. Members and above.",
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Stop the batch for good: queued rows are canceled, calls in flight finish (409
@@ -270,7 +294,12 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         services.batch_cancel(batch=batch, reason=reason, actor=request_user(request))
         return Response(_detail(selectors.batch_get(batch_id=pk)))
 
-    @extend_schema(request=None, responses=BatchDetailSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: BatchDetailSerializer, 409: _STATUS_CONFLICT},
+        summary="Retry a batch's failed rows",
+        description="Failed rows are queued again for another round of attempts (within the calling window and the do-not-call list) and the batch runs. Members and above.",
+    )
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, pk=None):
         """Give every failed row another round; a completed batch runs again (409 for a
