@@ -237,6 +237,17 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
 
     # --- control: start, pause, resume, cancel, retry-failed (calls.services.batch_control) ---
 
+    def _control(
+        self, request: Request, pk: str, service: Any, *, with_reason: bool = False
+    ) -> Response:
+        """One control action: the batch, an optional ``reason``, one service, the detail."""
+        batch = selectors.batch_get(batch_id=pk)
+        extra: dict[str, str] = {}
+        if with_reason:
+            extra["reason"] = _valid(BatchControlSerializer, request.data).validated_data["reason"]
+        service(batch=batch, actor=request_user(request), **extra)
+        return Response(_detail(selectors.batch_get(batch_id=pk)))
+
     @extend_schema(
         request=None,
         responses={200: BatchDetailSerializer, 409: _STATUS_CONFLICT},
@@ -245,11 +256,7 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        """Start dialing a draft batch (409 in any other status, or when its agent is
-        paused)."""
-        batch = selectors.batch_get(batch_id=pk)
-        services.batch_start(batch=batch, actor=request_user(request))
-        return Response(_detail(selectors.batch_get(batch_id=pk)))
+        return self._control(request, pk, services.batch_start)
 
     @extend_schema(
         request=BatchControlSerializer,
@@ -259,11 +266,7 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     )
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
-        """Stop starting calls; calls in flight finish (409 unless running)."""
-        batch = selectors.batch_get(batch_id=pk)
-        reason = _valid(BatchControlSerializer, request.data).validated_data["reason"]
-        services.batch_pause(batch=batch, reason=reason, actor=request_user(request))
-        return Response(_detail(selectors.batch_get(batch_id=pk)))
+        return self._control(request, pk, services.batch_pause, with_reason=True)
 
     @extend_schema(
         request=None,
@@ -273,11 +276,7 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        """Dial a paused batch again, by hand or after the circuit breaker (409 unless
-        paused)."""
-        batch = selectors.batch_get(batch_id=pk)
-        services.batch_resume(batch=batch, actor=request_user(request))
-        return Response(_detail(selectors.batch_get(batch_id=pk)))
+        return self._control(request, pk, services.batch_resume)
 
     @extend_schema(
         request=BatchControlSerializer,
@@ -287,12 +286,7 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Stop the batch for good: queued rows are canceled, calls in flight finish (409
-        once completed or canceled)."""
-        batch = selectors.batch_get(batch_id=pk)
-        reason = _valid(BatchControlSerializer, request.data).validated_data["reason"]
-        services.batch_cancel(batch=batch, reason=reason, actor=request_user(request))
-        return Response(_detail(selectors.batch_get(batch_id=pk)))
+        return self._control(request, pk, services.batch_cancel, with_reason=True)
 
     @extend_schema(
         request=None,
@@ -302,8 +296,4 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     )
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, pk=None):
-        """Give every failed row another round; a completed batch runs again (409 for a
-        draft or canceled batch)."""
-        batch = selectors.batch_get(batch_id=pk)
-        services.batch_retry_failed(batch=batch, actor=request_user(request))
-        return Response(_detail(selectors.batch_get(batch_id=pk)))
+        return self._control(request, pk, services.batch_retry_failed)
