@@ -303,3 +303,18 @@ def test_the_admin_form_offers_every_identifier_a_kind_takes():
     names = {i.name for spec in KINDS.values() for i in spec.identifiers}
 
     assert set(IDENTIFIER_FIELDS) == names
+
+
+def test_an_organization_never_sees_another_organizations_audit_events(
+    org_a, org_b, make_api_key, bearer
+):
+    a = bearer(make_api_key(org_a, "admin"))
+    b = bearer(make_api_key(org_b, "admin"))
+    b.post(URL, {"kind": "gemini", "secret": token()}, format="json")
+
+    assert AuditEvent.objects.filter(organization=org_b).exists()
+    listed = a.get("/api/v1/audit-events/")
+    assert listed.status_code == 200, listed.content
+    assert listed.json()["results"] == []
+    # Naming B in the request changes nothing: the key's organization is the only one listed.
+    assert a.get(f"/api/v1/audit-events/?organization={org_b.pk}").json()["results"] == []
