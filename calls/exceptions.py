@@ -34,6 +34,11 @@ __all__ = [
     "PhoneNumberNotFound",
     "PhoneNumberNotVoiceEnabled",
     "PhoneNumberTaken",
+    "ScheduleInvalidCron",
+    "ScheduleNotFound",
+    "ScheduleStatusConflict",
+    "ScheduleTimeInPast",
+    "ScheduleTimezoneUnknown",
 ]
 
 
@@ -72,6 +77,11 @@ class CallsErrorCode(StrEnum):
     STALE_CALL = "stale_call"
     AI_PROVIDER_NOT_CONFIGURED = "ai_provider_not_configured"
     PHONE_NUMBER_NOT_VOICE_ENABLED = "phone_number_not_voice_enabled"
+    SCHEDULE_NOT_FOUND = "schedule_not_found"
+    SCHEDULE_STATUS_CONFLICT = "schedule_status_conflict"
+    SCHEDULE_TIME_IN_PAST = "schedule_time_in_past"
+    INVALID_CRON_EXPRESSION = "invalid_cron_expression"
+    UNKNOWN_TIMEZONE = "unknown_timezone"
 
 
 class InvalidPhoneNumber(ValidationFailed):
@@ -247,3 +257,37 @@ class BatchStatusConflict(Conflict):
 
     code = CallsErrorCode.BATCH_STATUS_CONFLICT
     default_message = "The batch's status does not allow this action."
+
+
+# --- schedules ------------------------------------------------------------------------------------
+
+
+class ScheduleNotFound(NotFound):
+    code = CallsErrorCode.SCHEDULE_NOT_FOUND
+    default_message = "Schedule not found."
+
+
+class ScheduleStatusConflict(Conflict):
+    """An action the schedule's status does not allow (resuming an active schedule, changing
+    a canceled one); details name the action and the status."""
+
+    code = CallsErrorCode.SCHEDULE_STATUS_CONFLICT
+    default_message = "The schedule's status does not allow this action."
+
+
+class ScheduleTimeInPast(ValidationFailed):
+    code = CallsErrorCode.SCHEDULE_TIME_IN_PAST
+    default_message = "The scheduled time is in the past."
+
+
+class ScheduleInvalidCron(ValidationFailed):
+    """Details name the request field (``cron_expression``) and, in the message, the cron
+    field (minute, hour...) and its problem."""
+
+    code = CallsErrorCode.INVALID_CRON_EXPRESSION
+    default_message = "This is not a valid cron expression."
+
+
+class ScheduleTimezoneUnknown(ValidationFailed):
+    code = CallsErrorCode.UNKNOWN_TIMEZONE
+    default_message = "This is not an IANA time zone name (for example America/New_York)."

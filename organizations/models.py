@@ -281,3 +281,41 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class ScheduleIndexEntry(models.Model):
+    """When each organization's schedule next needs the dispatcher, across all of them: the
+    public index that lets one indexed query per tick find every due schedule, never a loop
+    over the tenant schemas. One row per schedule (``schedule_id`` is the tenant row's id in
+    ``schema_name``); written by ``calls.services`` in the same transaction as the tenant's
+    schedule, and claimed by the dispatcher with ``FOR UPDATE SKIP LOCKED``."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="schedule_index_entries"
+    )
+    schema_name = models.CharField(max_length=63)
+    schedule_id = models.BigIntegerField()
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["next_run_at"]
+        verbose_name = "schedule index entry"
+        verbose_name_plural = "schedule index"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "schedule_id"], name="uniq_schedule_index_entry"
+            )
+        ]
+        indexes = [
+            # The dispatcher's one query: due active entries, oldest first.
+            models.Index(
+                fields=["next_run_at"],
+                name="schedule_index_due",
+                condition=models.Q(active=True, next_run_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}:{self.schedule_id} at {self.next_run_at}"

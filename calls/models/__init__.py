@@ -1,6 +1,6 @@
 """Telephony (tenant schema), one module per concept: the organization's phone numbers and
 their routing rules, calls with their timeline, transcript and tool use, SMS messages, batches
-and their rows, and the do-not-call list. (Schedules will be a module of their own here.)
+and their rows, the do-not-call list, and schedules with their runs.
 """
 
 from calls.models.batches import (
@@ -25,6 +25,13 @@ from calls.models.calls import (
 )
 from calls.models.messages import Message, MessageDirection, MessageStatus
 from calls.models.phone_numbers import Carrier, FallbackAction, PhoneNumber, RoutingRule
+from calls.models.schedules import (
+    MissedRunPolicy,
+    ScheduledCall,
+    ScheduledRun,
+    ScheduledRunStatus,
+    ScheduleStatus,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -46,8 +53,13 @@ __all__ = [
     "Message",
     "MessageDirection",
     "MessageStatus",
+    "MissedRunPolicy",
     "PhoneNumber",
     "RoutingRule",
+    "ScheduleStatus",
+    "ScheduledCall",
+    "ScheduledRun",
+    "ScheduledRunStatus",
     "ToolInvocation",
     "TranscriptTurn",
 ]
