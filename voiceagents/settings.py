@@ -337,6 +337,23 @@ PLIVO_AUTH_ID = env_str("PLIVO_AUTH_ID", "")
 PLIVO_AUTH_TOKEN = env_str("PLIVO_AUTH_TOKEN", "")
 PLIVO_API_BASE_URL = env_str("PLIVO_API_BASE_URL", "https://api.plivo.com")
 
+# --- integrations: MCP servers and custom tools ----------------------------------------------------
+# The platform's MCP servers, the URL of an organization's integration of that kind when it
+# gives none (empty: that kind needs a URL).
+TELE_MCP_SERVER_URL = env_str("TELE_MCP_SERVER_URL", "")
+GMAIL_MCP_SERVER_URL = env_str("GMAIL_MCP_SERVER_URL", "")
+WHATSAPP_MCP_SERVER_URL = env_str("WHATSAPP_MCP_SERVER_URL", "")
+SHOPIFY_MCP_SERVER_URL = env_str("SHOPIFY_MCP_SERVER_URL", "")
+# URLs an organization gives (its MCP servers, its custom tools' endpoints) must not reach
+# private, loopback or link-local addresses (as batch file URLs); true allows every address,
+# or list the networks (CIDR) that may be reached although not public. The platform's own
+# MCP servers above are trusted. http:// is refused for those URLs unless allowed here.
+INTEGRATION_URLS_ALLOW_PRIVATE = env_bool("INTEGRATION_URLS_ALLOW_PRIVATE", False)
+INTEGRATION_URLS_ALLOWED_NETWORKS = env_list("INTEGRATION_URLS_ALLOWED_NETWORKS", [])
+INTEGRATION_URLS_ALLOW_HTTP = env_bool("INTEGRATION_URLS_ALLOW_HTTP", False)
+# How long a tool may take (seconds) unless its integration or custom tool says otherwise.
+INTEGRATION_TOOL_TIMEOUT = env_float("INTEGRATION_TOOL_TIMEOUT", 10.0)
+
 # --- logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "json")  # json | console
