@@ -54,3 +54,11 @@ def batches_dispatch_due() -> None:
     for every running batch of every organization, so rows whose window opened or whose retry
     came due start, and rows whose outcome was lost are repaired."""
     services.batches_dispatch_due()
+
+
+@shared_task(name="calls.schedules_dispatch_due", acks_late=True, ignore_result=True)
+def schedules_dispatch_due() -> int:
+    """The schedules' tick (Celery beat, from the public schema, every few seconds): claims
+    the due entries of the public schedule index (one indexed query, SKIP LOCKED) and fires
+    their runs; any number may run at once, and each run fires once."""
+    return services.schedules_dispatch_due()

@@ -189,8 +189,8 @@ def _truncate_tenant_data() -> None:
         tables = [f'"{schema}"."{name}"' for schema, name in cursor.fetchall()]
         if tables:
             cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
-    # ...and their rows in the public schema (audit events, keys, members, number claims, extra
-    # domains).
+    # ...and their rows in the public schema (audit events, keys, members, number claims, the
+    # schedule index, extra domains).
     from organizations.models import (
         ApiKey,
         AuditEvent,
@@ -198,10 +198,11 @@ def _truncate_tenant_data() -> None:
         Invitation,
         Membership,
         PhoneNumberClaim,
+        ScheduleIndexEntry,
     )
 
     orgs = Organization.objects.filter(slug__in=TEST_TENANTS)
-    for model in (AuditEvent, ApiKey, Invitation, Membership, PhoneNumberClaim):
+    for model in (AuditEvent, ApiKey, Invitation, Membership, PhoneNumberClaim, ScheduleIndexEntry):
         model.objects.filter(organization__in=orgs).delete()
     Domain.objects.filter(tenant__in=orgs, is_primary=False).delete()
 

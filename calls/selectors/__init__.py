@@ -1,6 +1,7 @@
 """Reads for telephony, one module per concept: numbers, routing (which agent answers a call),
 the caller id of outbound calls, calls, messages, batches (their rows, progress and report),
-the do-not-call list, and what the media bridge reads when a stream connects.
+the do-not-call list, schedules and their runs, and what the media bridge reads when a stream
+connects.
 
 Everything reads the active tenant schema, so another organization's rows are simply absent:
 ``*_get`` raises the same NotFound for "missing" and "not yours".
@@ -38,6 +39,7 @@ from calls.selectors.routing import (
 
 __all__ = [
     "BATCH_REPORT_COLUMNS",
+from calls.selectors.schedules import schedule_get, schedule_list, scheduled_run_list
     "DEFAULT_FALLBACK_MESSAGE",
     "BatchProgress",
     "BridgeContext",
@@ -68,3 +70,6 @@ __all__ = [
     "phone_number_list",
     "routing_rule_matches",
 ]
+    "schedule_get",
+    "schedule_list",
+    "scheduled_run_list",

@@ -1,7 +1,8 @@
 """Writes for telephony (the product's PhoneService and CallService), one module per concept:
 numbers and their routing rules, the call's timeline and state, outbound calls and live-call
 actions, answering carrier calls, carrier callbacks and recordings, SMS, the media
-bridge's records, and batches (their rows, control actions and the dispatcher).
+bridge's records, batches (their rows, control actions and the dispatcher), and schedules
+(one-time and recurring calls and batches, their dispatcher).
 
 Every function runs in the active tenant schema (the API, a webhook's ``tenant_activated``
 block or a Celery task selected it). Status changes go through ``calls.lifecycle``; every
@@ -78,6 +79,20 @@ from calls.services.phone_numbers import (
     routing_rules_replace,
 )
 from calls.services.sms import SMS_MAX_LENGTH, message_receive, message_send
+from calls.services.schedule_dispatch import schedules_dispatch_due
+from calls.services.schedule_runs import scheduled_run_call_ended
+from calls.services.schedules import (
+    SchedulePreview,
+    schedule_call,
+    schedule_cancel,
+    schedule_next_runs,
+    schedule_pause,
+    schedule_preview,
+    schedule_recurring,
+    schedule_resume,
+    schedule_run_now,
+    schedule_update,
+)
 from calls.services.stale_calls import StaleCallOutcome, call_stale_reconcile
 from calls.services.timeline import call_finalize, call_mark_in_progress
 
@@ -96,6 +111,7 @@ __all__ = [
     "PhoneNumberImportResult",
     "RowsSource",
     "StaleCallOutcome",
+    "SchedulePreview",
     "UploadSource",
     "UrlSource",
     "batch_cancel",
@@ -145,3 +161,14 @@ __all__ = [
     "routing_rule_clean",
     "routing_rules_replace",
 ]
+    "schedule_call",
+    "schedule_cancel",
+    "schedule_next_runs",
+    "schedule_pause",
+    "schedule_preview",
+    "schedule_recurring",
+    "schedule_resume",
+    "schedule_run_now",
+    "schedule_update",
+    "scheduled_run_call_ended",
+    "schedules_dispatch_due",

@@ -39,6 +39,17 @@ PERIODIC_TASKS: tuple[PeriodicTaskSpec, ...] = (
         ),
     ),
     PeriodicTaskSpec(
+        name="Schedules: fire due runs",
+        task="calls.schedules_dispatch_due",
+        every_seconds=5,
+        description=(
+            "Finds the due schedules of every organization with one indexed query on the public "
+            "schedule index (claimed with SKIP LOCKED, so several workers never fire a run "
+            "twice), fires their runs (calls through the calls services, batches started), "
+            "their retries, and the missed-run policy; advances each schedule's next run."
+        ),
+    ),
+    PeriodicTaskSpec(
         name="Calls: reconcile stale calls",
         task="calls.stale_calls_sweep",
         every_seconds=settings.STALE_CALLS_SWEEP_SECONDS,

@@ -19,6 +19,7 @@ from calls.metrics import CALLS_ENDED
 from calls.models import Call, CallEvent, CallStatus, EndReason
 from calls.services._common import _fail
 from calls.services.batch_rows import batch_row_call_ended_on_commit
+from calls.services.schedule_runs import scheduled_run_call_ended_on_commit
 
 __all__ = ["call_finalize", "call_mark_in_progress"]
 
@@ -157,6 +158,9 @@ def _finalize(
     if call.batch_row_id is not None:
         # After commit: the row records the outcome and the freed slot is filled at once.
         batch_row_call_ended_on_commit(call_id=call.pk)
+    if call.schedule_id is not None:
+        # After commit: the scheduled run records the outcome, or waits for its retry.
+        scheduled_run_call_ended_on_commit(call_id=call.pk)
     logger.info("call_ended", call_id=call.pk, status=status, end_reason=reason, source=source)
     return True
 

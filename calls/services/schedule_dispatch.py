@@ -1,0 +1,442 @@
+"""The schedules' dispatcher: finds the due schedules of every organization with one indexed
+query, fires their runs through the calls services, advances them, and records what a run's
+call came to (a retry per the schedule's policy, or the end).
+
+- **One query per tick.** Due entries of the public index (``organizations.ScheduleIndexEntry``,
+  partial index on ``next_run_at`` of active entries) are claimed with ``SELECT … FOR UPDATE
+  SKIP LOCKED … LIMIT``, in the transaction that fires their runs and writes their next time
+  back: two dispatchers, on two machines, claim disjoint entries, and a claim that rolls back
+  fired nothing (calls are dialed by ``calls.call_place`` after commit). The unique
+  ``(schedule, due_at)`` of ScheduledRun is the safety net under it.
+- **Fan-out per organization.** The claimed entries are grouped by organization and each
+  group runs in its schema (``tenant_context``); each schedule in a savepoint of its own, so
+  one schedule's trouble neither rolls back the others nor stops the tick.
+- **A run places its call through ``call_initiate``**: the organization's concurrency limit
+  (a run that meets it waits and is tried again, never failed for it), the caller id rules and
+  the dial-at-most-once path of single calls. The do-not-call list is checked first, at every
+  attempt. A batch run starts the batch (``batch_start``), whose window, do-not-call list and
+  retries then apply.
+- **Missed runs** (found later than ``MISSED_AFTER``, or more than one occurrence due at
+  once) make at most one run, for the newest due occurrence: run once now (within the grace
+  period, or always) or skipped, per the schedule's policy; recorded with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from typing import Any
+
+import structlog
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django_tenants.utils import schema_context, tenant_context
+
+from calls.exceptions import ConcurrencyLimitReached
+from calls.models import (
+    Batch,
+    BatchRow,
+    BatchRowOutcome,
+    BatchRowStatus,
+    MissedRunPolicy,
+    ScheduledCall,
+    ScheduledRun,
+    ScheduledRunStatus,
+    ScheduleStatus,
+)
+from calls.models.batches import COUNTER_FIELDS
+from calls.selectors import dnc_numbers_listed
+from calls.services.batch_control import batch_start
+from calls.services.batch_dispatch import DNC_REASON
+from calls.services.batches import BATCH_SETTINGS_FIELDS
+from calls.services.outbound import call_initiate
+from calls.services.schedule_index import (
+    schedule_index_sync,
+    schedule_next_occurrence,
+    schedule_zone,
+)
+from calls.services.schedule_runs import scheduled_run_after_attempt, scheduled_run_end
+from calls.services.schedule_times import cron_occurrences
+from organizations.models import Organization, ScheduleIndexEntry
+from voiceagents.exceptions import ApplicationError
+from voiceagents.queue import enqueue
+from voiceagents.tenancy import current_schema_name
+
+__all__ = [
+    "SCHEDULES_DISPATCH_TASK",
+    "schedule_fire_now",
+    "schedules_due_query",
+    "schedules_dispatch_due",
+]
+
+logger = structlog.get_logger(__name__)
+
+# The Celery task of the tick (calls.tasks), sent by name when a tick leaves work behind.
+SCHEDULES_DISPATCH_TASK = "calls.schedules_dispatch_due"
+# Index entries claimed per transaction.
+CLAIM_LIMIT = 200
+# One tick stops after this long and sends the next, so it never holds a worker for long.
+TICK_BUDGET_SECONDS = 20.0
+# A run found later than this after its time is a missed run (the tick runs every few
+# seconds; this is well beyond its normal lateness).
+MISSED_AFTER = dt.timedelta(seconds=60)
+# A run that met the organization's concurrency limit is tried again after this long.
+SLOT_RETRY = dt.timedelta(seconds=15)
+# A schedule whose processing raised is looked at again after this long, not every tick.
+ERROR_BACKOFF = dt.timedelta(seconds=60)
+# Occurrences counted when many were missed (the count is informative).
+_MISSED_COUNT_LIMIT = 1000
+
+
+# --- the tick -------------------------------------------------------------------------------------
+
+
+def schedules_due_query(*, now: dt.datetime, limit: int = CLAIM_LIMIT) -> Any:
+    """The dispatcher's one query: due active index entries, oldest first, locked, skipping
+    the ones another dispatcher holds."""
+    return (
+        ScheduleIndexEntry.objects.select_for_update(skip_locked=True)
+        .filter(active=True, next_run_at__lte=now)
+        .order_by("next_run_at")
+        .values_list("pk", "organization_id", "schema_name", "schedule_id")[:limit]
+    )
+
+
+def schedules_dispatch_due(
+    *,
+    now: dt.datetime | None = None,
+    budget_seconds: float = TICK_BUDGET_SECONDS,
+    limit: int = CLAIM_LIMIT,
+) -> int:
+    """The beat tick, from the public schema: fire every due run of every organization, in
+    claims of ``limit`` index entries, until none is due or the budget is spent (then the
+    next tick is sent at once). Returns how many schedules were processed. ``now`` is the
+    clock's time (the current time by default; a test's moment)."""
+    deadline = time.monotonic() + budget_seconds
+    processed = 0
+    with schema_context("public"):
+        while True:
+            claimed = _claim_and_fire(now=now or timezone.now(), limit=limit)
+            processed += claimed
+            if claimed < limit:
+                break
+            if time.monotonic() > deadline:
+                enqueue(SCHEDULES_DISPATCH_TASK)
+                break
+    return processed
+
+
+def _claim_and_fire(*, now: dt.datetime, limit: int) -> int:
+    with transaction.atomic():
+        entries = list(schedules_due_query(now=now, limit=limit))
+        if not entries:
+            return 0
+        by_organization: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for entry_id, organization_id, _schema, schedule_id in entries:
+            by_organization[organization_id].append((entry_id, schedule_id))
+        organizations = Organization.objects.in_bulk(list(by_organization))
+        for organization_id, items in by_organization.items():
+            organization = organizations.get(organization_id)
+            if organization is None:
+                continue
+            with tenant_context(organization):
+                for entry_id, schedule_id in items:
+                    _process_guarded(entry_id, schedule_id, now)
+    return len(entries)
+
+
+def _process_guarded(entry_id: int, schedule_id: int, now: dt.datetime) -> None:
+    try:
+        with transaction.atomic():
+            _process(schedule_id, now)
+    except Exception as exc:  # one schedule's trouble must not stop the others
+        logger.exception("schedule_dispatch_failed", schedule_id=schedule_id, error=repr(exc))
+        ScheduleIndexEntry.objects.filter(pk=entry_id).update(next_run_at=now + ERROR_BACKOFF)
+
+
+def _process(schedule_id: int, now: dt.datetime) -> None:
+    """A claimed schedule: its due retries, its due occurrence, its next time in the index."""
+    schedule = ScheduledCall.objects.select_for_update(of=("self",)).filter(pk=schedule_id).first()
+    if schedule is None:
+        ScheduleIndexEntry.objects.filter(
+            schema_name=current_schema_name(), schedule_id=schedule_id
+        ).delete()
+        return
+    if schedule.status in (ScheduleStatus.ACTIVE, ScheduleStatus.COMPLETED):
+        waiting = ScheduledRun.objects.select_for_update().filter(
+            schedule_id=schedule.pk,
+            status=ScheduledRunStatus.WAITING,
+            next_attempt_at__lte=now,
+        )
+        for run in waiting:
+            _attempt(schedule, run, now)
+    if (
+        schedule.status == ScheduleStatus.ACTIVE
+        and schedule.next_run_at is not None
+        and schedule.next_run_at <= now
+    ):
+        _occurrence_due(schedule, now)
+    schedule_index_sync(schedule)
+
+
+# --- an occurrence --------------------------------------------------------------------------------
+
+
+def _due_occurrences(schedule: ScheduledCall, now: dt.datetime) -> tuple[dt.datetime, int]:
+    """The newest occurrence due at ``now`` (from ``next_run_at`` on) and how many are due."""
+    due = schedule.next_run_at
+    assert due is not None
+    if not schedule.cron_expression:
+        return due, 1
+    newest, count = due, 1
+    for occurrence in cron_occurrences(
+        schedule.cron_expression,
+        tz=schedule_zone(schedule),
+        after=due,
+        start_date=schedule.start_date,
+        end_date=schedule.end_date,
+    ):
+        if occurrence > now or count >= _MISSED_COUNT_LIMIT:
+            break
+        newest, count = occurrence, count + 1
+    return newest, count
+
+
+def _occurrence_due(schedule: ScheduledCall, now: dt.datetime) -> None:
+    """Fire (or, missed beyond the policy, skip) the due occurrence, once however many are
+    due, and move ``next_run_at`` to the first occurrence after now."""
+    newest, count = _due_occurrences(schedule, now)
+    if schedule.max_runs is not None:
+        count = min(count, max(schedule.max_runs - schedule.run_count, 1))
+    late = now - newest
+    missed = count > 1 or late > MISSED_AFTER
+    details: dict[str, Any] = {}
+    if missed:
+        details = {
+            "missed_occurrences": count,
+            "first_missed_at": schedule.next_run_at.isoformat() if schedule.next_run_at else None,
+            "late_seconds": int(late.total_seconds()),
+        }
+    fire = not missed or _runs_when_missed(schedule, late)
+    if fire:
+        reason = ""
+        if missed:
+            reason = (
+                f"Missed: {_count_text(count)} due since {_local(schedule, schedule.next_run_at)}"
+                f", found {_duration(late)} late; run once now."
+            )
+        run = ScheduledRun.objects.create(
+            schedule=schedule,
+            due_at=newest,
+            trigger=ScheduledRun.Trigger.MISSED if missed else ScheduledRun.Trigger.SCHEDULE,
+            status=ScheduledRunStatus.IN_PROGRESS,
+            reason=reason,
+            details=details,
+        )
+        schedule.run_count += 1
+        _run_start(schedule, run, now)
+    else:
+        run = ScheduledRun.objects.create(
+            schedule=schedule,
+            due_at=newest,
+            trigger=ScheduledRun.Trigger.MISSED,
+            status=ScheduledRunStatus.SKIPPED,
+            reason=(
+                f"Missed: {_count_text(count)} due since {_local(schedule, schedule.next_run_at)}"
+                f", found {_duration(late)} late, beyond the policy "
+                f"({schedule.get_missed_policy_display()}); skipped to the next run."
+            ),
+            details=details,
+        )
+        logger.warning("scheduled_run_skipped", schedule_id=schedule.pk, due_at=newest.isoformat())
+    schedule.last_run = run
+    schedule.next_run_at = schedule_next_occurrence(schedule, after=max(now, newest))
+    fields = ["last_run", "next_run_at", "run_count", "updated_at"]
+    if schedule.next_run_at is None:
+        schedule.status = ScheduleStatus.COMPLETED
+        schedule.status_reason = _completion_reason(schedule)
+        fields += ["status", "status_reason"]
+    schedule.save(update_fields=fields)
+
+
+def _runs_when_missed(schedule: ScheduledCall, late: dt.timedelta) -> bool:
+    if schedule.missed_policy == MissedRunPolicy.RUN_ALWAYS:
+        return True
+    if schedule.missed_policy == MissedRunPolicy.SKIP:
+        return False
+    return late <= dt.timedelta(seconds=schedule.missed_grace_seconds)
+
+
+def _completion_reason(schedule: ScheduledCall) -> str:
+    if not schedule.cron_expression:
+        return "The one-time run is done."
+    if schedule.max_runs is not None and schedule.run_count >= schedule.max_runs:
+        return f"max_runs ({schedule.max_runs}) reached."
+    if schedule.end_date is not None:
+        return f"The end date ({schedule.end_date.isoformat()}) has passed."
+    return "No run is left."
+
+
+def _count_text(count: int) -> str:
+    if count >= _MISSED_COUNT_LIMIT:
+        return f"{count} or more runs"
+    return "1 run" if count == 1 else f"{count} runs"
+
+
+def _duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _local(schedule: ScheduledCall, at: dt.datetime | None) -> str:
+    if at is None:
+        return ""
+    return at.astimezone(schedule_zone(schedule)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# --- a run's attempt ------------------------------------------------------------------------------
+
+
+def _run_start(schedule: ScheduledCall, run: ScheduledRun, now: dt.datetime) -> None:
+    """Fire a run just created: its batch, or its call's first attempt."""
+    run.fired_at = now
+    if schedule.batch_id is not None:
+        _batch_run_start(schedule, run)
+        return
+    _attempt(schedule, run, now)
+
+
+def _attempt(schedule: ScheduledCall, run: ScheduledRun, now: dt.datetime) -> None:
+    """One attempt of a run's call: the do-not-call list, then ``call_initiate``."""
+    if run.fired_at is None:
+        run.fired_at = now
+    if dnc_numbers_listed(numbers={schedule.phone_number}):
+        scheduled_run_end(run, ScheduledRunStatus.SKIPPED, reason=DNC_REASON)
+        return
+    try:
+        call = call_initiate(
+            agent_id=schedule.agent_id,
+            to_phone=schedule.phone_number,
+            from_phone=schedule.from_number.number if schedule.from_number is not None else None,
+            variables=schedule.variables,
+            schedule_id=schedule.pk,
+        )
+    except ConcurrencyLimitReached:
+        # Waits for a slot; not an attempt.
+        run.status = ScheduledRunStatus.WAITING
+        run.next_attempt_at = now + SLOT_RETRY
+        run.reason = "Waiting for a free call slot (the organization's concurrency limit)."
+        run.save()
+        return
+    except ApplicationError as exc:
+        run.attempts += 1
+        scheduled_run_after_attempt(
+            schedule, run, BatchRowOutcome.FAILED, error=f"{exc.code}: {exc.message}"[:500]
+        )
+        return
+    run.attempts += 1
+    run.call = call
+    run.call_ids = [*run.call_ids, call.pk]
+    run.status = ScheduledRunStatus.IN_PROGRESS
+    run.next_attempt_at = None
+    if run.trigger != ScheduledRun.Trigger.MISSED:  # a missed run keeps why it ran late
+        run.reason = ""
+    run.save()
+
+
+# --- a batch run ----------------------------------------------------------------------------------
+
+
+def _batch_run_start(schedule: ScheduledCall, run: ScheduledRun) -> None:
+    """A one-time schedule starts its batch; a recurring one runs a copy of the batch's list
+    (a new batch, started). Refusals (the batch is not a draft, its agent is paused) fail the
+    run with the reason."""
+    template = schedule.batch
+    assert template is not None
+    try:
+        with transaction.atomic():
+            batch = template if not schedule.cron_expression else _batch_copy(template, run)
+            batch_start(batch=batch)
+    except ApplicationError as exc:
+        run.attempts = 1
+        scheduled_run_end(
+            run,
+            ScheduledRunStatus.FAILED,
+            reason=f"{exc.code}: {exc.message}",
+            outcome=BatchRowOutcome.FAILED,
+        )
+        return
+    run.attempts = 1
+    run.batch = batch
+    scheduled_run_end(run, ScheduledRunStatus.STARTED)
+
+
+def _batch_copy(template: Batch, run: ScheduledRun) -> Batch:
+    """A new draft batch with the template's settings and its list: invalid and skipped rows
+    stay as they were (their reason kept), except rows skipped for the do-not-call list,
+    which are queued and checked again at dial time like every row; the rest are queued
+    afresh. One INSERT … SELECT copies the rows."""
+    local = run.due_at.astimezone(schedule_zone(run.schedule)).strftime("%Y-%m-%d %H:%M")
+    batch = Batch.objects.create(
+        name=f"{template.name} · {local}"[:200],
+        agent_id=template.agent_id,
+        from_number_id=template.from_number_id,
+        column_mapping=template.column_mapping,
+        source="schedule",
+        source_name=f"schedule {run.schedule_id}, copy of batch {template.pk}",
+        columns=template.columns,
+        created_by_id=template.created_by_id,
+        **{name: getattr(template, name) for name in BATCH_SETTINGS_FIELDS},
+    )
+    table = connection.ops.quote_name(BatchRow._meta.db_table)
+    keep = (BatchRowStatus.INVALID, BatchRowStatus.SKIPPED)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table}
+                (batch_id, line_number, raw, phone_number, timezone, variables, status,
+                 attempts, outcome, error, updated_at)
+            SELECT %s, line_number, raw, phone_number, timezone, variables,
+                   CASE WHEN status IN (%s, %s) AND error <> %s THEN status ELSE %s END,
+                   0, '',
+                   CASE WHEN status IN (%s, %s) AND error <> %s THEN error ELSE '' END,
+                   now()
+            FROM {table} WHERE batch_id = %s
+            """,
+            [batch.pk, *keep, DNC_REASON, BatchRowStatus.QUEUED, *keep, DNC_REASON, template.pk],
+        )
+    counts = dict(
+        BatchRow.objects.filter(batch=batch)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    fields = {COUNTER_FIELDS[status]: counts.get(status, 0) for status in COUNTER_FIELDS}
+    Batch.objects.filter(pk=batch.pk).update(total_count=sum(counts.values()), **fields)
+    return Batch.objects.get(pk=batch.pk)
+
+
+# --- run now --------------------------------------------------------------------------------------
+
+
+def schedule_fire_now(schedule: ScheduledCall) -> ScheduledRun:
+    """One run now, outside the schedule's times (it moves neither ``next_run_at`` nor
+    ``max_runs``'s count). Call with the index entry and the schedule locked."""
+    now = timezone.now()
+    run = ScheduledRun.objects.create(
+        schedule=schedule,
+        due_at=now,
+        trigger=ScheduledRun.Trigger.MANUAL,
+        status=ScheduledRunStatus.IN_PROGRESS,
+    )
+    _run_start(schedule, run, now)
+    schedule.last_run = run
+    schedule.save(update_fields=["last_run", "updated_at"])
+    schedule_index_sync(schedule)
+    return run
