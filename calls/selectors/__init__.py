@@ -9,13 +9,16 @@ Everything reads the active tenant schema, so another organization's rows are si
 
 from calls.selectors.batches import (
     BATCH_REPORT_COLUMNS,
+    FINAL_BATCH_STATUSES,
     BatchProgress,
+    batch_event_list,
     batch_get,
     batch_list,
     batch_progress_get,
     batch_report_csv,
     batch_report_header,
     batch_row_list,
+    batches_waiting_for_slot,
 )
 from calls.selectors.bridge import BridgeContext, bridge_context_get
 from calls.selectors.caller_id import caller_number_get
@@ -36,21 +39,24 @@ from calls.selectors.routing import (
     phone_number_agent_get,
     routing_rule_matches,
 )
+from calls.selectors.schedules import schedule_get, schedule_list, scheduled_run_list
 
 __all__ = [
     "BATCH_REPORT_COLUMNS",
-from calls.selectors.schedules import schedule_get, schedule_list, scheduled_run_list
     "DEFAULT_FALLBACK_MESSAGE",
+    "FINAL_BATCH_STATUSES",
     "BatchProgress",
     "BridgeContext",
     "RouteDecision",
     "agent_is_available",
+    "batch_event_list",
     "batch_get",
     "batch_list",
     "batch_progress_get",
     "batch_report_csv",
     "batch_report_header",
     "batch_row_list",
+    "batches_waiting_for_slot",
     "bridge_context_get",
     "call_get",
     "call_get_with_timeline",
@@ -69,7 +75,7 @@ from calls.selectors.schedules import schedule_get, schedule_list, scheduled_run
     "phone_number_get_by_number",
     "phone_number_list",
     "routing_rule_matches",
-]
     "schedule_get",
     "schedule_list",
     "scheduled_run_list",
+]

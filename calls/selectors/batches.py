@@ -1,5 +1,6 @@
-"""Reads of batches: lists, one batch, its rows, its progress (counters, percent, the current
-rate and an estimated end) and its report (one CSV line per input row, in input order)."""
+"""Reads of batches: lists, one batch, its rows, its timeline, its progress (counters, percent,
+the current rate and an estimated end), its report (one CSV line per input row, in input
+order), and which running batches wait for a free call slot."""
 
 from __future__ import annotations
 
@@ -11,24 +12,30 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from calls.exceptions import BatchNotFound
-from calls.models import Batch, BatchRow, BatchRowStatus, BatchStatus, Call
+from calls.models import Batch, BatchEvent, BatchRow, BatchRowStatus, BatchStatus, Call
 from calls.selectors._common import by_pk
 
 __all__ = [
     "BATCH_REPORT_COLUMNS",
     "RATE_WINDOW",
+    "FINAL_BATCH_STATUSES",
     "BatchProgress",
+    "batch_event_list",
     "batch_get",
     "batch_list",
     "batch_progress_get",
     "batch_report_csv",
     "batch_report_header",
     "batch_row_list",
+    "batches_waiting_for_slot",
 ]
+
+# A batch in one of these will never dial again (nor change its counters).
+FINAL_BATCH_STATUSES = frozenset({BatchStatus.COMPLETED, BatchStatus.CANCELED})
 
 # The rate is measured over the rows whose call ended in this last stretch of time.
 RATE_WINDOW = dt.timedelta(minutes=5)
@@ -68,6 +75,41 @@ def batch_row_list(*, batch: Batch, statuses: Collection[str] = ()) -> QuerySet[
     return rows
 
 
+def batch_event_list(*, batch: Batch, kinds: Collection[str] = ()) -> QuerySet[BatchEvent]:
+    """The batch's timeline, newest first, optionally only events of one of ``kinds``."""
+    events = (
+        BatchEvent.objects.filter(batch=batch)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+    if kinds:
+        events = events.filter(kind__in=list(kinds))
+    return events
+
+
+def batches_waiting_for_slot(*, exclude_batch_id: int | None = None, limit: int = 3) -> list[int]:
+    """Running batches that would start a call now if a slot of the organization were free:
+    below their own ``max_concurrency`` and with a queued row due. Longest waiting first (by
+    their oldest due row), at most ``limit``. One query: the oldest due row of each running
+    batch is one probe of the due-row index (``batch_row_due``)."""
+    now = timezone.now()
+    oldest_due = (
+        BatchRow.objects.filter(
+            batch=OuterRef("pk"), status=BatchRowStatus.QUEUED, next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at")
+        .values("next_attempt_at")[:1]
+    )
+    waiting = (
+        Batch.objects.filter(status=BatchStatus.RUNNING, in_progress_count__lt=F("max_concurrency"))
+        .annotate(waiting_since=Subquery(oldest_due))
+        .filter(waiting_since__isnull=False)
+    )
+    if exclude_batch_id is not None:
+        waiting = waiting.exclude(pk=exclude_batch_id)
+    return list(waiting.order_by("waiting_since", "pk").values_list("pk", flat=True)[:limit])
+
+
 # --- progress ------------------------------------------------------------------------------------
 
 
@@ -86,9 +128,12 @@ class BatchProgress:
     estimated_finish_at: dt.datetime | None
 
 
-def batch_progress_get(*, batch: Batch, now: dt.datetime | None = None) -> BatchProgress:
+def batch_progress_get(
+    *, batch: Batch, now: dt.datetime | None = None, with_rate: bool = True
+) -> BatchProgress:
     """Counters, percent done, the current rate and an estimated end. The counters are the
-    batch's own (exact); the rate costs one indexed count of recently finished rows."""
+    batch's own (exact); the rate costs one indexed count of recently finished rows (without
+    ``with_rate``, no query: the rate is 0 and there is no estimate)."""
     now = now or timezone.now()
     finished = (
         batch.completed_count
@@ -110,7 +155,7 @@ def batch_progress_get(*, batch: Batch, now: dt.datetime | None = None) -> Batch
             status__in=[BatchRowStatus.COMPLETED, BatchRowStatus.FAILED],
             updated_at__gte=since,
         ).count()
-        if batch.started_at is not None
+        if batch.started_at is not None and with_rate
         else 0
     )
     per_second = recent / span

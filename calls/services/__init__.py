@@ -42,6 +42,7 @@ from calls.services.batch_rows import (
     batch_row_outcome_for_call,
     batch_row_transition,
     batch_rows_transition,
+    batch_slot_freed_on_commit,
 )
 from calls.services.batches import (
     BATCH_SETTINGS_FIELDS,
@@ -62,11 +63,13 @@ from calls.services.dnc import (
     dnc_number_clean,
 )
 from calls.services.outbound import (
+    CallSetup,
     call_dial_check,
     call_end,
     call_initiate,
     call_place,
     call_say_and_hangup,
+    call_setup_prepare,
     call_transfer,
 )
 from calls.services.phone_numbers import (
@@ -78,7 +81,6 @@ from calls.services.phone_numbers import (
     routing_rule_clean,
     routing_rules_replace,
 )
-from calls.services.sms import SMS_MAX_LENGTH, message_receive, message_send
 from calls.services.schedule_dispatch import schedules_dispatch_due
 from calls.services.schedule_runs import scheduled_run_call_ended
 from calls.services.schedules import (
@@ -93,6 +95,7 @@ from calls.services.schedules import (
     schedule_run_now,
     schedule_update,
 )
+from calls.services.sms import SMS_MAX_LENGTH, message_receive, message_send
 from calls.services.stale_calls import StaleCallOutcome, call_stale_reconcile
 from calls.services.timeline import call_finalize, call_mark_in_progress
 
@@ -105,13 +108,14 @@ __all__ = [
     "UNKNOWN_NUMBER_MESSAGE",
     "BatchDispatchResult",
     "BatchSource",
+    "CallSetup",
     "DncImportProblem",
     "DncImportResult",
     "ImportProgress",
     "PhoneNumberImportResult",
     "RowsSource",
-    "StaleCallOutcome",
     "SchedulePreview",
+    "StaleCallOutcome",
     "UploadSource",
     "UrlSource",
     "batch_cancel",
@@ -127,6 +131,7 @@ __all__ = [
     "batch_row_transition",
     "batch_rows_transition",
     "batch_settings_clean",
+    "batch_slot_freed_on_commit",
     "batch_start",
     "batch_update",
     "batches_dispatch_due",
@@ -144,6 +149,7 @@ __all__ = [
     "call_recording_store",
     "call_records_write",
     "call_say_and_hangup",
+    "call_setup_prepare",
     "call_stale_reconcile",
     "call_status_callback",
     "call_transfer",
@@ -160,7 +166,6 @@ __all__ = [
     "phone_number_update",
     "routing_rule_clean",
     "routing_rules_replace",
-]
     "schedule_call",
     "schedule_cancel",
     "schedule_next_runs",
@@ -172,3 +177,4 @@ __all__ = [
     "schedule_update",
     "scheduled_run_call_ended",
     "schedules_dispatch_due",
+]

@@ -65,7 +65,12 @@ from calls.services.batch_rows import (
     batch_rows_transition,
     batch_window,
 )
-from calls.services.outbound import CALL_PLACE_TASK, call_initiate
+from calls.services.outbound import (
+    CALL_PLACE_TASK,
+    CallSetup,
+    call_initiate,
+    call_setup_prepare,
+)
 from calls.windows import window_allows
 from organizations.models import Organization
 from voiceagents.exceptions import ApplicationError, ValidationFailed
@@ -277,6 +282,9 @@ class _Chunk:
     failed: int = 0
     stopped: str = ""
     call_ids: list[int] = field(default_factory=list)
+    # The agent and caller id checked and looked up once for the chunk's calls (on its first
+    # call): one claim transaction takes milliseconds, and the next one looks again.
+    setup: CallSetup | None = None
 
 
 def _claim(*, batch_id: int, organization: Organization, window: BatchWindow, limit: int) -> _Chunk:
@@ -398,15 +406,21 @@ def _claim_row(batch: Batch, row: BatchRow, chunk: _Chunk) -> bool:
     fails), or anything else, a problem of the batch's setup that every row would meet (its
     agent paused, its number or a provider not usable): the batch pauses with the reason
     rather than burning through the list. ``call_initiate`` writes only inside its own atomic
-    block (a savepoint here), so a refusal leaves this transaction as it was."""
+    block (a savepoint here), so a refusal leaves this transaction as it was. The agent and
+    caller id are checked on the chunk's first call (``call_setup_prepare``): a refusal of
+    theirs is the batch's setup, and pauses it as before."""
     try:
+        if chunk.setup is None:
+            chunk.setup = call_setup_prepare(
+                agent_id=batch.agent_id, from_phone=batch.from_number.number
+            )
         call = call_initiate(
             agent_id=batch.agent_id,
             to_phone=row.phone_number,
-            from_phone=batch.from_number.number,
             variables=row.variables,
             batch_id=batch.pk,
             batch_row_id=row.pk,
+            setup=chunk.setup,
         )
     except ConcurrencyLimitReached:
         chunk.stopped = "org_limit"

@@ -1,6 +1,7 @@
 """A batch's rows and its own state: row transitions with exact counters, what a finished
 call means for its row (the outcome, a retry or the end), the circuit breaker, the batch's
-completion, its timeline (BatchEvent) and progress events.
+completion, its timeline (BatchEvent) and progress events, and waking the batches that wait
+for a slot when any call of the organization ends.
 
 Every status change of a row goes through ``batch_rows_transition``, which moves the row and
 the batch's two counters in one transaction with ``F()`` expressions, so ``total = queued +
@@ -43,7 +44,7 @@ from calls.models import (
     EndReason,
 )
 from calls.models.batches import COUNTER_FIELDS
-from calls.selectors import current_organization
+from calls.selectors import batches_waiting_for_slot, current_organization
 from calls.windows import next_window_start
 from organizations.models import Organization, User
 from voiceagents.queue import enqueue
@@ -59,6 +60,7 @@ __all__ = [
     "batch_row_outcome_for_call",
     "batch_row_transition",
     "batch_rows_transition",
+    "batch_slot_freed_on_commit",
     "batch_window",
 ]
 
@@ -66,6 +68,12 @@ logger = structlog.get_logger(__name__)
 
 # The Celery task that dials a batch's due rows (calls.tasks), sent by name.
 BATCH_DISPATCH_TASK = "calls.batch_dispatch"
+
+# Waiting batches sent the dispatcher when a call's end frees one slot of the organization.
+# One slot needs one run; a few more cover a run that finds its slot taken (by a single call,
+# or by one of several calls ending at once) and so leaves it to the next. The longest
+# waiting go first; any left over are found by the next call's end or the periodic tick.
+SLOT_WAKE_LIMIT = 3
 
 # Control actions that start the circuit breaker's count afresh.
 _BREAKER_RESETS = ("started", "resumed", "failed_rows_retried")
@@ -288,10 +296,36 @@ def _dispatch_on_commit(batch_id: int) -> None:
 
     def wake() -> None:
         with schema_context(schema_name):
-            with transaction.atomic():
-                claiming = not batch_dispatch_lock_try(schema_name=schema_name, batch_id=batch_id)
-            if not claiming:
-                enqueue(BATCH_DISPATCH_TASK, batch_id=batch_id)
+            _dispatch_unless_claiming(schema_name, batch_id)
+
+    transaction.on_commit(wake, robust=True)
+
+
+def _dispatch_unless_claiming(schema_name: str, batch_id: int) -> None:
+    """Send the batch's dispatcher, unless a run of it holds its claim lock (that run reads
+    the free slots again after its commit)."""
+    with transaction.atomic():
+        claiming = not batch_dispatch_lock_try(schema_name=schema_name, batch_id=batch_id)
+    if not claiming:
+        enqueue(BATCH_DISPATCH_TASK, batch_id=batch_id)
+
+
+def batch_slot_freed_on_commit(*, batch_id: int | None = None) -> None:
+    """A call of the organization has reached a final status (called by the call's
+    ``_finalize``, for every call: single, inbound or a batch's): once this transaction
+    commits, send the dispatcher to the running batches that wait for a slot (the
+    organization's limit met, a row due), so the freed slot is taken at once rather than on
+    the periodic tick. ``batch_id`` is the ended call's own batch, which its row wakes
+    (``batch_row_call_ended``). One query when nothing waits, and no task then."""
+    schema_name = current_schema_name()
+
+    def wake() -> None:
+        with schema_context(schema_name):
+            waiting = batches_waiting_for_slot(exclude_batch_id=batch_id, limit=SLOT_WAKE_LIMIT)
+            for waiting_id in waiting:
+                _dispatch_unless_claiming(schema_name, waiting_id)
+        if waiting:
+            logger.info("batch_slot_freed", batch_ids=waiting)
 
     transaction.on_commit(wake, robust=True)
 

@@ -5,6 +5,7 @@ say-and-hang-up. Carrier requests are never made inside a transaction that could
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.exceptions import AgentNotFound
-from agents.models import Agent
+from agents.models import Agent, AgentVersion
 from agents.realtime.registry import provider_credentials
 from calls import lifecycle
 from calls.exceptions import (
@@ -37,11 +38,13 @@ from voiceagents.queue import enqueue_on_commit
 from voiceagents.tenancy import current_schema_name
 
 __all__ = [
+    "CallSetup",
     "call_dial_check",
     "call_end",
     "call_initiate",
     "call_place",
     "call_say_and_hangup",
+    "call_setup_prepare",
     "call_transfer",
 ]
 
@@ -49,6 +52,41 @@ logger = structlog.get_logger(__name__)
 
 # The Celery task that dials a queued call (calls.tasks), sent by name.
 CALL_PLACE_TASK = "calls.call_place"
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """What every call of one agent from one number is checked for and looked up with, before
+    its own number and variables: the agent (alive and available), the number it dials from,
+    the agent's current version, and that the carrier and AI provider have credentials."""
+
+    agent: Agent
+    phone_number: PhoneNumber
+    agent_version: AgentVersion | None
+
+
+def _available_agent(agent_id: Any) -> Agent:
+    agent_pk = _int_or_none(agent_id)
+    agent = Agent.objects.alive().filter(pk=agent_pk).first() if agent_pk is not None else None
+    if agent is None:
+        raise AgentNotFound()
+    if not agent_is_available(agent):
+        raise AgentUnavailable(details={"agent_id": agent.pk})
+    return agent
+
+
+def _setup_for(agent: Agent, from_phone: str | None) -> CallSetup:
+    phone_number = caller_number_get(agent=agent, from_phone=from_phone)
+    call_dial_check(agent=agent, phone_number=phone_number)
+    return CallSetup(agent=agent, phone_number=phone_number, agent_version=_agent_version(agent))
+
+
+def call_setup_prepare(*, agent_id: int, from_phone: str | None = None) -> CallSetup:
+    """The checks and lookups ``call_initiate`` makes for the agent and the caller id, made
+    once: a caller that starts many calls at once with the same ones (a batch's dispatcher,
+    for one claim) passes the result to each ``call_initiate`` as ``setup``. Raises what
+    ``call_initiate`` would raise for them."""
+    return _setup_for(_available_agent(agent_id), from_phone)
 
 
 def call_initiate(
@@ -60,23 +98,22 @@ def call_initiate(
     batch_id: int | None = None,
     batch_row_id: int | None = None,
     schedule_id: int | None = None,
+    setup: CallSetup | None = None,
 ) -> Call:
     """Start an outbound call: the Call row is created now (queued) and dialed by a Celery task
     once this transaction commits, so an API request never waits on the carrier and a
     rolled-back transaction never leaves a phone ringing. The organization's concurrency limit
     is checked under a lock. A batch's dispatcher passes the batch and the row the call is
-    for (``batch_id``, ``batch_row_id``)."""
+    for (``batch_id``, ``batch_row_id``), and the agent and caller id it checked once for
+    the rows it claims together (``setup``, from ``call_setup_prepare``, which then stands
+    for ``agent_id`` and ``from_phone``)."""
     to_number = e164(to_phone, field="to_phone")
-    agent_pk = _int_or_none(agent_id)
-    agent = Agent.objects.alive().filter(pk=agent_pk).first() if agent_pk is not None else None
-    if agent is None:
-        raise AgentNotFound()
-    if not agent_is_available(agent):
-        raise AgentUnavailable(details={"agent_id": agent.pk})
+    agent = setup.agent if setup is not None else _available_agent(agent_id)
     if variables is not None and not isinstance(variables, Mapping):
         raise _fail("variables", "Give an object of names and values.")
-    phone_number = caller_number_get(agent=agent, from_phone=from_phone)
-    call_dial_check(agent=agent, phone_number=phone_number)
+    if setup is None:
+        setup = _setup_for(agent, from_phone)
+    phone_number = setup.phone_number
     with transaction.atomic():
         _concurrency_check()
         call = Call.objects.create(
@@ -86,7 +123,7 @@ def call_initiate(
             phone_number=phone_number,
             provider=phone_number.provider,
             agent=agent,
-            agent_version=_agent_version(agent),
+            agent_version=setup.agent_version,
             status=CallStatus.QUEUED,
             variables=dict(variables or {}),
             batch_id=batch_id,

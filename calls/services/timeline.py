@@ -18,7 +18,7 @@ from calls import lifecycle
 from calls.metrics import CALLS_ENDED
 from calls.models import Call, CallEvent, CallStatus, EndReason
 from calls.services._common import _fail
-from calls.services.batch_rows import batch_row_call_ended_on_commit
+from calls.services.batch_rows import batch_row_call_ended_on_commit, batch_slot_freed_on_commit
 from calls.services.schedule_runs import scheduled_run_call_ended_on_commit
 
 __all__ = ["call_finalize", "call_mark_in_progress"]
@@ -161,6 +161,8 @@ def _finalize(
     if call.schedule_id is not None:
         # After commit: the scheduled run records the outcome, or waits for its retry.
         scheduled_run_call_ended_on_commit(call_id=call.pk)
+    # Any call's end frees a slot of the organization: batches waiting for one dial at once.
+    batch_slot_freed_on_commit(batch_id=call.batch_id)
     logger.info("call_ended", call_id=call.pk, status=status, end_reason=reason, source=source)
     return True
 

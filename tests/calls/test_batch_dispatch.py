@@ -15,6 +15,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -202,6 +203,27 @@ def test_a_row_at_the_organizations_limit_waits_and_is_never_failed(batch_org, d
     batch = assert_counters(batch)
     assert (batch.in_progress_count, batch.queued_count, batch.failed_count) == (2, 2, 0)
     assert not BatchRow.objects.filter(batch=batch, status=BatchRowStatus.FAILED).exists()
+
+
+def test_a_claim_looks_up_the_agent_and_caller_id_once_for_all_its_calls(dialer, twilio):
+    agent, number = dialer
+    batch = make_batch(agent=agent, number=number, phones=10, max_concurrency=10)
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    BatchRow.objects.filter(batch=batch).update(next_attempt_at=timezone.now())
+
+    with CaptureQueriesContext(connection) as captured:
+        result = services.batch_dispatch(batch_id=batch.pk)
+
+    assert result.claimed == 10
+    selects = [q["sql"] for q in captured if q["sql"].startswith("SELECT")]
+    for table in ("agents_agent", "calls_phonenumber", "agents_agentversion"):
+        looked_up = [sql for sql in selects if sql.split(" FROM ", 1)[-1].startswith(f'"{table}"')]
+        assert len(looked_up) == 1, (table, looked_up)
+    calls = list(Call.objects.filter(batch=batch).select_related("agent_version"))
+    assert {(c.agent_id, c.phone_number_id, c.agent_version.number) for c in calls} == {
+        (agent.pk, number.pk, agent.version)
+    }
+    assert_counters(batch)
 
 
 # --- pacing ---------------------------------------------------------------------------------------
