@@ -1,6 +1,12 @@
-"""Tenant admin for batches: the list with counters, a batch's page (its settings, counters
-and progress, its rows, its report), an import from CSV or XLSX with a preview step
-(django-import-export), and the do-not-call list. Writes go through calls.services.
+"""Tenant admin for batches: the list with counters and a progress bar, a batch's page (its
+settings, counters and live progress, its timeline, its rows, its report), an import from CSV
+or XLSX with a preview step (django-import-export), and the do-not-call list. Writes go
+through calls.services.
+
+Live progress: the bars on both pages are refreshed by static/calls/batch_progress.js, which
+polls ``<id>/progress/`` (JSON, read-only, for anyone who may view the batch) until the batch
+is completed or canceled. Polling rather than the Channels group: it needs no WebSocket
+authentication of its own in the admin, and a page shows a few batches at most.
 
 The import runs ``batch_create`` twice: for the preview inside a transaction that is rolled
 back (the first rows with their status and reason, the totals), then for real on confirm.
@@ -20,10 +26,20 @@ import tablib
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_GET
 from import_export import resources
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
@@ -33,6 +49,7 @@ from import_export.results import Error, Result, RowResult
 from agents.models import Agent
 from calls import selectors, services
 from calls.batch_sources import CsvRows, SourceRow
+from calls.exceptions import BatchNotFound
 from calls.models import Batch, BatchRow, BatchRowStatus, DoNotCallEntry, PhoneNumber
 from calls.streaming import csv_download
 from organizations.actors import request_user
@@ -40,11 +57,17 @@ from organizations.admin_mixins import RoleAdminMixin
 from organizations.models import Role
 from voiceagents.exceptions import ApplicationError
 
-__all__ = ["BatchAdmin", "BatchRowAdmin", "DoNotCallEntryAdmin"]
+__all__ = ["BatchAdmin", "BatchRowAdmin", "DoNotCallEntryAdmin", "batch_progress_data"]
 
 # Rows shown in the preview (all are counted in its totals).
 PREVIEW_ROWS = 200
 _PREVIEW_COLUMNS = 8
+# Timeline entries per page of a batch's page.
+EVENTS_PER_PAGE = 20
+# How often a page asks for a batch's progress: often while it runs, rarely while it waits
+# for someone (a draft, paused), never once it is final.
+POLL_RUNNING_MS = 2000
+POLL_WAITING_MS = 10000
 
 
 # --- formats: CSV through our reader (encodings, line numbers), XLSX through tablib ----------
@@ -264,6 +287,72 @@ class BatchImportResource(resources.Resource):
         return result
 
 
+# --- live progress ------------------------------------------------------------------------------
+
+
+def _eta_text(seconds: int | None) -> str:
+    if seconds is None:
+        return "no estimate yet"
+    if seconds == 0:
+        return "finishing"
+    return f"about {dt.timedelta(seconds=seconds)} to go"
+
+
+def batch_progress_data(batch: Batch, *, with_rate: bool = True) -> dict[str, Any]:
+    """What the progress bar shows, as the page renders it and its endpoint sends it: the
+    percent, whether the batch is final, and each figure already written out (``fields``, by
+    the name of the element that shows it), so the script only copies text. Without the rate
+    (the list's bars) it costs no query."""
+    progress = selectors.batch_progress_get(batch=batch, with_rate=with_rate)
+    final = batch.status in selectors.FINAL_BATCH_STATUSES
+    counts = {
+        "queued": batch.queued_count,
+        "in_progress": batch.in_progress_count,
+        "completed": batch.completed_count,
+        "failed": batch.failed_count,
+        "invalid": batch.invalid_count,
+        "skipped": batch.skipped_count,
+        "canceled": batch.canceled_count,
+    }
+    return {
+        "id": batch.pk,
+        "status": batch.status,
+        "final": final,
+        "percent": progress.percent,
+        "poll_ms": None
+        if final
+        else POLL_RUNNING_MS
+        if batch.status == "running"
+        else POLL_WAITING_MS,
+        "counts": counts,
+        "total": progress.total,
+        "finished": progress.finished,
+        "rate_per_minute": progress.rate_per_minute,
+        "eta_seconds": progress.eta_seconds,
+        "fields": {
+            "status": batch.get_status_display(),
+            "status_reason": batch.status_reason,
+            "summary": f"{progress.percent}% done: {progress.finished:,} of {progress.total:,} "
+            "rows",
+            "rate": f"{progress.rate_per_minute:g} calls ended a minute",
+            "eta": "" if final else _eta_text(progress.eta_seconds),
+            **{name: f"{value:,}" for name, value in counts.items()},
+        },
+    }
+
+
+def _progress_html(batch: Batch, *, compact: bool) -> SafeString:
+    data = batch_progress_data(batch, with_rate=not compact)
+    return render_to_string(
+        "admin/calls/batch/progress.html",
+        {
+            "progress": data,
+            "url": reverse("admin:calls_batch_progress", args=[batch.pk]),
+            "compact": compact,
+        },
+    )
+
+
 # --- admins -------------------------------------------------------------------------------------
 
 
@@ -272,6 +361,7 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
     """Batches are made by importing a file; members import, run and delete them."""
 
     change_role = Role.MEMBER
+    change_form_template = "admin/calls/batch/change_form.html"
     resource_classes = [BatchImportResource]
     import_form_class = BatchImportForm
     confirm_form_class = BatchConfirmImportForm
@@ -281,6 +371,7 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
         "name",
         "status",
         "agent",
+        "progress_bar",
         "total_count",
         "queued_count",
         "completed_count",
@@ -327,6 +418,10 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
         "finished_at",
     )
     fields = readonly_fields
+
+    class Media:
+        js = ("calls/batch_progress.js",)
+        css = {"all": ("calls/batch_progress.css",)}
 
     def get_queryset(self, request):
         return selectors.batch_list()
@@ -383,12 +478,41 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         urls = super().get_urls()
-        report = path(
-            "<int:batch_id>/report/",
-            self.admin_site.admin_view(self.report_view),
-            name="calls_batch_report",
-        )
-        return [report, *urls]
+        view = self.admin_site.admin_view
+        return [
+            path("<int:batch_id>/report/", view(self.report_view), name="calls_batch_report"),
+            path(
+                "<int:batch_id>/progress/",
+                view(require_GET(self.progress_view)),
+                name="calls_batch_progress",
+            ),
+            *urls,
+        ]
+
+    def progress_view(self, request: HttpRequest, batch_id: int) -> HttpResponseBase:
+        """The batch's progress as JSON, for the bars' script: read-only, for anyone who may
+        view batches, of the organization whose domain this is (another's id is a 404)."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"error": "forbidden"}, status=403)
+        try:
+            batch = selectors.batch_get(batch_id=batch_id)
+        except BatchNotFound:
+            return JsonResponse({"error": "not_found"}, status=404)
+        response = JsonResponse(batch_progress_data(batch))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The batch's page, with a page of its timeline (newest first)."""
+        try:
+            batch = selectors.batch_get(batch_id=object_id)
+        except BatchNotFound:
+            batch = None  # the admin's own "does not exist" answer follows
+        if batch is not None and self.has_view_permission(request):
+            paginator = Paginator(selectors.batch_event_list(batch=batch), EVENTS_PER_PAGE)
+            events = paginator.get_page(request.GET.get("events_page"))
+            extra_context = {**(extra_context or {}), "batch_events": events}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def report_view(self, request: HttpRequest, batch_id: int) -> HttpResponseBase:
         if not self.has_view_permission(request):
@@ -401,17 +525,12 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
         )
 
     @admin.display(description="Progress")
-    def progress(self, obj: Batch) -> str:
-        progress = selectors.batch_progress_get(batch=obj)
-        eta = (
-            f", about {dt.timedelta(seconds=progress.eta_seconds)} to go"
-            if progress.eta_seconds
-            else ""
-        )
-        return (
-            f"{progress.percent}% done ({progress.finished} of {progress.total}), "
-            f"{progress.rate_per_minute} a minute{eta}"
-        )
+    def progress(self, obj: Batch) -> SafeString:
+        return _progress_html(obj, compact=False)
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: Batch) -> SafeString:
+        return _progress_html(obj, compact=True)
 
     @admin.display(description="Report")
     def report(self, obj: Batch) -> str:
