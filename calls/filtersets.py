@@ -1,5 +1,5 @@
-"""List filters for calls, messages, batches, batch rows and the do-not-call list (the API's
-query parameters)."""
+"""List filters for calls, messages, batches, batch rows and events, and the do-not-call list
+(the API's query parameters)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from calls.models import (
     Batch,
+    BatchEvent,
     BatchRow,
     BatchRowStatus,
     BatchStatus,
@@ -84,6 +85,14 @@ class BatchRowFilterSet(django_filters.FilterSet):
     class Meta:
         model = BatchRow
         fields = ["status"]
+
+
+class BatchEventFilterSet(django_filters.FilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=BatchEvent.Kind.choices)
+
+    class Meta:
+        model = BatchEvent
+        fields = ["kind"]
 
 
 class DncEntryFilterSet(django_filters.FilterSet):

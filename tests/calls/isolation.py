@@ -117,6 +117,22 @@ def _batch_rows_snapshot(org, pk):
     return list(BatchRow.objects.filter(batch_id=pk).values_list("line_number", "status", "raw"))
 
 
+def _batch_with_event_create(org):
+    from calls.models import Batch, BatchEvent
+
+    batch_id = _batch_create(org)
+    BatchEvent.objects.create(
+        batch=Batch.objects.get(pk=batch_id), kind="action", name="started", payload={"b": 1}
+    )
+    return batch_id
+
+
+def _batch_events_snapshot(org, pk):
+    from calls.models import BatchEvent
+
+    return list(BatchEvent.objects.filter(batch_id=pk).values_list("kind", "name", "payload"))
+
+
 def _dnc_create(org):
     from calls.models import DoNotCallEntry
 
@@ -151,6 +167,17 @@ register(
         detail_url=lambda org, pk: f"/api/v1/batches/{pk}/rows/",
         can_delete=False,
         snapshot=_batch_rows_snapshot,
+    )
+)
+register(
+    Resource(
+        name="batch_event",
+        create=_batch_with_event_create,
+        list_url=None,
+        # A batch's timeline is read through the batch, like its rows.
+        detail_url=lambda org, pk: f"/api/v1/batches/{pk}/events/",
+        can_delete=False,
+        snapshot=_batch_events_snapshot,
     )
 )
 register(

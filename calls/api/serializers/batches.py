@@ -1,5 +1,6 @@
-"""API shapes of batches: a batch with its counters and progress, its rows, and the create
-and change requests (a multipart file, inline rows or a file_url, with the settings)."""
+"""API shapes of batches: a batch with its counters and progress, its rows, its timeline, and
+the create and change requests (a multipart file, inline rows or a file_url, with the
+settings)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from calls.models import Batch, BatchRow, BatchRowStatus
+from calls.models import Batch, BatchEvent, BatchRow, BatchRowStatus
 from calls.services import RETRYABLE_OUTCOMES
 
 __all__ = [
     "BatchCountsSerializer",
     "BatchCreateSerializer",
     "BatchDetailSerializer",
+    "BatchEventSerializer",
     "BatchProgressSerializer",
     "BatchRowSerializer",
     "BatchSerializer",
@@ -230,4 +232,26 @@ class BatchRowSerializer(serializers.ModelSerializer):
             "error",
             "updated_at",
         ]
+        read_only_fields = fields
+
+
+class BatchEventSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=BatchEvent.Kind.choices, read_only=True)
+    name = serializers.CharField(
+        read_only=True,
+        help_text="started, paused, resumed, canceled, failed_rows_retried (actions); "
+        "breaker_tripped, completed (status changes); paused_on_error (errors).",
+    )
+    payload = serializers.DictField(read_only=True, help_text="What the event says, by name.")
+    actor = serializers.EmailField(
+        source="actor.email",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Who did it; null: the dispatcher.",
+    )
+
+    class Meta:
+        model = BatchEvent
+        fields = ["id", "kind", "name", "payload", "actor", "created_at"]
         read_only_fields = fields

@@ -1,5 +1,5 @@
-"""Batches: create one from a file, inline rows or a file_url; read its progress, rows and
-report; change its settings while draft or paused; delete it. The control actions (start,
+"""Batches: create one from a file, inline rows or a file_url; read its progress, rows,
+timeline and report; change its settings while draft or paused; delete it. The control actions (start,
 pause, resume, cancel, retry-failed) are actions on the same viewset."""
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from calls.api.parsers import body_limited_parsers
 from calls.api.serializers import (
     BatchCreateSerializer,
     BatchDetailSerializer,
+    BatchEventSerializer,
     BatchRowSerializer,
     BatchSerializer,
     BatchUpdateSerializer,
 )
 from calls.api.serializers.batch_control import BatchControlSerializer
 from calls.api.views._common import _valid
-from calls.filtersets import BatchFilterSet, BatchRowFilterSet
-from calls.models import Batch, BatchRow
+from calls.filtersets import BatchEventFilterSet, BatchFilterSet, BatchRowFilterSet
+from calls.models import Batch, BatchEvent, BatchRow
 from calls.streaming import csv_download
 from organizations.actors import request_user
 from organizations.api.base import OrganizationScopedViewSet
@@ -106,19 +107,33 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     parser_classes = body_limited_parsers()
 
     @property
-    def filterset_class(self) -> type[BatchFilterSet] | type[BatchRowFilterSet]:
-        return BatchRowFilterSet if getattr(self, "action", None) == "rows" else BatchFilterSet
+    def filterset_class(
+        self,
+    ) -> type[BatchFilterSet] | type[BatchRowFilterSet] | type[BatchEventFilterSet]:
+        action_ = getattr(self, "action", None)
+        if action_ == "rows":
+            return BatchRowFilterSet
+        if action_ == "events":
+            return BatchEventFilterSet
+        return BatchFilterSet
 
     @property
     def ordering_fields(self) -> list[str]:
-        if getattr(self, "action", None) == "rows":
+        action_ = getattr(self, "action", None)
+        if action_ == "rows":
             return ["line_number"]
+        if action_ == "events":
+            return ["created_at"]
         return ["created_at", "name", "status"]
 
     def get_queryset(self):
-        if getattr(self, "action", None) == "rows":
-            # What the rows action lists (and its filters describe): rows, of one batch there.
+        action_ = getattr(self, "action", None)
+        # What the rows and events actions list (and their filters describe): rows or
+        # events, of one batch there.
+        if action_ == "rows":
             return BatchRow.objects.none()
+        if action_ == "events":
+            return BatchEvent.objects.none()
         return selectors.batch_list()
 
     def get_renderers(self):
@@ -210,6 +225,23 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         rows = self.filter_queryset(selectors.batch_row_list(batch=batch))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(BatchRowSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="List a batch's timeline",
+        description="Its events, newest first (paginated): control actions with who did them "
+        "(`started`, `paused`, `resumed`, `canceled`, `failed_rows_retried`), status changes "
+        "the dispatcher made (`breaker_tripped`, `completed`) and errors "
+        "(`paused_on_error`). Filter with `kind` (repeatable): `action`, `status`, `info`, "
+        "`error`.",
+        responses=BatchEventSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        """The batch's timeline, newest first (paginated); filter by ``kind`` (repeatable)."""
+        batch = selectors.batch_get(batch_id=pk)
+        events = self.filter_queryset(selectors.batch_event_list(batch=batch))
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(BatchEventSerializer(page, many=True).data)
 
     @extend_schema(
         responses={
