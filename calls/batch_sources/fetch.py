@@ -30,6 +30,7 @@ from typing import IO
 from urllib.parse import unquote, urljoin, urlsplit
 
 from calls.exceptions import BatchSourceRefused, BatchSourceTooLarge, BatchSourceUnavailable
+from voiceagents import netguard
 
 __all__ = [
     "Fetched",
@@ -108,14 +109,9 @@ def url_fetch(url: str, *, policy: FetchPolicy, s3: S3Config | None, s3_key_pref
 def address_allowed(address: str, *, policy: FetchPolicy) -> bool:
     """Whether the server may connect to ``address``: a public unicast address, or one the
     policy allows. IPv4 addresses written as IPv6 (``::ffff:127.0.0.1``) count as IPv4."""
-    ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if policy.allow_private:
-        return True
-    if any(ip.version == network.version and ip in network for network in policy.allowed_networks):
-        return True
-    return ip.is_global and not ip.is_multicast
+    return netguard.address_allowed(
+        address, allow_private=policy.allow_private, allowed_networks=policy.allowed_networks
+    )
 
 
 def _resolve(host: str, port: int) -> list[str]:
