@@ -9,6 +9,7 @@ router.register("calls", views.CallViewSet, basename="call")
 router.register("messages", views.MessageViewSet, basename="message")
 router.register("batches", views.BatchViewSet, basename="batch")
 router.register("dnc", views.DncEntryViewSet, basename="dnc-entry")
+router.register("schedules", views.ScheduleViewSet, basename="schedule")
 
 urlpatterns = [
     # A file's name, without the router's trailing slash.

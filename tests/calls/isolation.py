@@ -190,3 +190,65 @@ register(
         snapshot=_dnc_snapshot,
     )
 )
+
+
+def _schedule_create(org):
+    from agents.services import agent_create
+    from calls.services import phone_number_create, schedule_recurring
+
+    agent = agent_create(name="B's reminder")
+    phone_number_create(number="+14155550179", friendly_name="B's schedule line", agent_id=agent.pk)
+    schedule = schedule_recurring(
+        data={
+            "agent_id": agent.pk,
+            "phone_number": "+14155550199",
+            "cron_expression": "0 9 * * MON",
+            "name": "B's schedule",
+        }
+    )
+    return schedule.pk
+
+
+def _schedule_snapshot(org, pk):
+    from calls.models import ScheduledCall
+
+    return (
+        ScheduledCall.objects.filter(pk=pk)
+        .values("name", "status", "cron_expression", "next_run_at", "phone_number")
+        .first()
+    )
+
+
+def _schedule_runs_snapshot(org, pk):
+    from calls.models import ScheduledRun
+
+    return list(ScheduledRun.objects.filter(schedule_id=pk).values_list("id", "status"))
+
+
+register(
+    Resource(
+        name="schedule",
+        create=_schedule_create,
+        list_url=lambda org: "/api/v1/schedules/",
+        detail_url=lambda org, pk: f"/api/v1/schedules/{pk}/",
+        update_payload={"name": "Taken over", "cron_expression": "* * * * *"},
+        snapshot=_schedule_snapshot,
+        actions=lambda org, pk: [
+            ("post", f"/api/v1/schedules/{pk}/pause/", {}),
+            ("post", f"/api/v1/schedules/{pk}/resume/", {}),
+            ("post", f"/api/v1/schedules/{pk}/run-now/", {}),
+            ("get", f"/api/v1/schedules/{pk}/next-runs/", None),
+        ],
+    )
+)
+register(
+    Resource(
+        name="scheduled_run",
+        create=_schedule_create,
+        list_url=None,
+        # A schedule's runs are read through the schedule: B's runs are B's schedule's list.
+        detail_url=lambda org, pk: f"/api/v1/schedules/{pk}/runs/",
+        can_delete=False,
+        snapshot=_schedule_runs_snapshot,
+    )
+)

@@ -1,5 +1,5 @@
-"""API shapes for numbers, routing, calls, messages, batches and the do-not-call list, one
-module per concept. Serializers only type and shape the data; every rule lives in
+"""API shapes for numbers, routing, calls, messages, batches, the do-not-call list and
+schedules, one module per concept. Serializers only type and shape the data; every rule lives in
 calls.services."""
 
 from calls.api.serializers.batches import (
@@ -43,6 +43,14 @@ from calls.api.serializers.phone_numbers import (
     RoutingRuleSerializer,
     route_result,
 )
+from calls.api.serializers.schedules import (
+    ScheduleCreateSerializer,
+    ScheduledRunSerializer,
+    ScheduleNextRunsSerializer,
+    SchedulePreviewRequestSerializer,
+    ScheduleSerializer,
+    ScheduleUpdateSerializer,
+)
 
 __all__ = [
     "BatchCountsSerializer",
@@ -76,6 +84,12 @@ __all__ = [
     "RouteRequestSerializer",
     "RouteResultSerializer",
     "RoutingRuleSerializer",
+    "ScheduleCreateSerializer",
+    "ScheduleNextRunsSerializer",
+    "SchedulePreviewRequestSerializer",
+    "ScheduleSerializer",
+    "ScheduleUpdateSerializer",
+    "ScheduledRunSerializer",
     "ToolInvocationSerializer",
     "TranscriptTurnSerializer",
     "route_result",

@@ -1,6 +1,6 @@
 """Telephony API, one module per concept: numbers (with their routing rules), route testing and
 import, calls and their workflows (start, end, transfer), messages, batches (their rows,
-progress and report) and the do-not-call list. Each view validates, calls one service or
+progress and report), the do-not-call list and schedules (their runs and next times). Each view validates, calls one service or
 selector, and renders."""
 
 from calls.api.views.batches import BatchViewSet
@@ -8,6 +8,7 @@ from calls.api.views.calls import CallViewSet
 from calls.api.views.dnc import DncEntryViewSet
 from calls.api.views.messages import MessageViewSet
 from calls.api.views.phone_numbers import PhoneNumberViewSet
+from calls.api.views.schedules import ScheduleViewSet
 
 __all__ = [
     "BatchViewSet",
@@ -15,4 +16,5 @@ __all__ = [
     "DncEntryViewSet",
     "MessageViewSet",
     "PhoneNumberViewSet",
+    "ScheduleViewSet",
 ]
