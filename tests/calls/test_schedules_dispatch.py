@@ -6,6 +6,7 @@ resume; the end date and max_runs; the do-not-call list and the organization's l
 
 import datetime as dt
 import threading
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
@@ -14,6 +15,8 @@ from django_tenants.utils import schema_context
 
 from calls import services
 from calls.models import (
+    Batch,
+    BatchRow,
     Call,
     DoNotCallEntry,
     MissedRunPolicy,
@@ -22,7 +25,14 @@ from calls.models import (
 )
 from calls.services.schedule_dispatch import schedules_due_query
 from organizations.models import ScheduleIndexEntry
-from tests.calls.batch_support import end_call, set_org
+from tests.calls.batch_support import (
+    assert_counters,
+    end_call,
+    end_live_calls,
+    make_batch,
+    phone,
+    set_org,
+)
 from tests.calls.schedule_support import (
     after,
     cron_data,
@@ -380,3 +390,82 @@ def test_the_unique_run_per_occurrence_is_the_safety_net(dialer, twilio):
     # schedule is looked at again after a back-off, not on every tick.
     assert twilio.calls == {}
     assert index_entry(schedule).next_run_at > timezone.now()
+
+
+# --- DST at the dispatcher ------------------------------------------------------------------------
+
+
+def test_across_the_spring_forward_night_a_0230_run_fires_once_at_0300(dialer, twilio):
+    agent, number = dialer
+    tz = ZoneInfo("America/New_York")
+    schedule = services.schedule_recurring(
+        data=cron_data(agent, "30 2 * * *", timezone="America/New_York", start_date="2027-03-14")
+    )
+    assert schedule.next_run_at.astimezone(tz).isoformat() == "2027-03-14T03:00:00-04:00"
+    tick(after(schedule.next_run_at))
+    schedule = fresh(schedule)
+    assert schedule.next_run_at.astimezone(tz).isoformat() == "2027-03-15T02:30:00-04:00"
+    assert len(runs(schedule)) == 1 and len(twilio.calls) == 1
+
+
+def test_across_the_fall_back_night_a_0130_run_fires_once_not_twice(dialer, twilio):
+    agent, number = dialer
+    tz = ZoneInfo("America/New_York")
+    schedule = services.schedule_recurring(
+        data=cron_data(agent, "30 1 * * *", timezone="America/New_York", start_date="2027-11-07")
+    )
+    first = schedule.next_run_at
+    assert first.astimezone(tz).isoformat() == "2027-11-07T01:30:00-04:00"
+    tick(after(first))
+    # An hour later the wall clock reads 01:30 again (EST): nothing is due.
+    assert tick(after(first, 3600)) == 0
+    schedule = fresh(schedule)
+    assert schedule.next_run_at.astimezone(tz).isoformat() == "2027-11-08T01:30:00-05:00"
+    assert len(runs(schedule)) == 1 and len(twilio.calls) == 1
+
+
+# --- batches --------------------------------------------------------------------------------------
+
+
+def test_a_scheduled_batch_starts_at_its_time(dialer, twilio):
+    agent, number = dialer
+    batch = make_batch(agent=agent, number=number, phones=3)
+    schedule = services.schedule_call(data={"batch_id": batch.pk, "scheduled_time": soon()})
+    assert Batch.objects.get(pk=batch.pk).status == "draft"
+
+    tick(after(schedule.next_run_at))
+
+    (run,) = runs(schedule)
+    assert (run.status, run.batch_id) == ("started", batch.pk)
+    assert Batch.objects.get(pk=batch.pk).status == "running"
+    assert sorted(twilio.dialed_numbers()) == sorted(phone(i) for i in range(3))
+    assert fresh(schedule).status == "completed"
+
+
+def test_a_recurring_batch_calls_everyone_on_its_list_each_time(dialer, twilio):
+    agent, number = dialer
+    template = make_batch(agent=agent, number=number, phones=3, name="Monday list")
+    BatchRow.objects.filter(batch=template, line_number=4).update(
+        status="invalid", phone_number="", error="Not a number."
+    )
+    Batch.objects.filter(pk=template.pk).update(queued_count=2, invalid_count=1)
+    schedule = services.schedule_recurring(
+        data={"batch_id": template.pk, "cron_expression": "0 9 * * MON", "timezone": "UTC"}
+    )
+    copies = []
+    for _week in range(2):
+        moment = after(fresh(schedule).next_run_at)
+        tick(moment)
+        run = runs(schedule)[-1]
+        assert run.status == "started" and run.batch_id not in (None, template.pk)
+        copy = assert_counters(Batch.objects.get(pk=run.batch_id))
+        assert copy.name.startswith("Monday list · ") and copy.source == "schedule"
+        assert (copy.total_count, copy.invalid_count) == (3, 1)
+        assert (copy.status, copy.in_progress_count + copy.queued_count) == ("running", 2)
+        copies.append(copy.pk)
+        assert end_live_calls(twilio, "completed") == 2
+        assert assert_counters(Batch.objects.get(pk=copy.pk)).status == "completed"
+    assert Batch.objects.get(pk=template.pk).status == "draft"  # the list itself is untouched
+    assert twilio.dialed_numbers().count(phone(0)) == 2  # called once a week
+    assert len(set(copies)) == 2
+    assert fresh(schedule).run_count == 2
