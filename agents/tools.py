@@ -1,7 +1,8 @@
 """Tools an agent's model may call during a call: their specs (what the model sees) and their
 executors (what runs). The built-ins are ``end_call``, ``transfer_call`` and
-``knowledge_search``; integrations add theirs with :func:`register_tool_resolver` for names
-``integration:<server>.<tool>``.
+``knowledge_search``; the calls app registers the rest with :func:`register_tool_resolver`
+(``send_sms``, which needs the calls services, and the organization's ``integration:<server>.
+<tool>`` and ``custom:<name>`` tools, which run through ``integrations.tool_execution``).
 
 Executors receive a :class:`ToolContext` (the call's schema, ids, and the bridge's call-control
 hooks) and the model's arguments, and return a JSON-serialisable result. Any exception, or
@@ -129,12 +130,15 @@ _RESOLVERS: dict[str, Callable[[str, str], Tool | None]] = {}
 
 
 def register_tool_resolver(prefix: str, resolver: Callable[[str, str], Tool | None]) -> None:
-    """Integrations register how to build their tools (``integration:`` names)."""
+    """Register how to build the tools whose names start with ``prefix`` and a ``:``
+    (``integration``, ``custom``), or the tool named ``prefix`` (``send_sms``). Resolvers
+    run with the call's schema active (they may read the database)."""
     _RESOLVERS[prefix] = resolver
 
 
 def tools_for(*, schema_name: str, names: tuple[str, ...] | list[str]) -> dict[str, Tool]:
-    """The agent's enabled tools that can run here, by the name the model calls them with."""
+    """The agent's enabled tools that can run here, by the name the model calls them with.
+    Call it with ``schema_name`` active (resolvers read the organization's tools)."""
     tools: dict[str, Tool] = {}
     for name in names:
         tool = BUILTIN_TOOLS.get(name)

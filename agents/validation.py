@@ -22,6 +22,7 @@ from agents.models import (
 )
 from agents.realtime.registry import PROVIDERS, ProviderInfo
 from integrations.selectors import credential_identifier
+from integrations.tool_selectors import tool_names_problems
 from knowledge.models import KnowledgeBase
 from voiceagents.exceptions import ValidationFailed
 from voiceagents.phone import to_e164
@@ -58,12 +59,16 @@ TEXT_LIMITS: dict[str, int] = {
 }
 LONG_TEXT_FIELDS = frozenset({"description", "system_prompt", "first_message", "voicemail_message"})
 
-BUILTIN_TOOLS: tuple[str, ...] = ("end_call", "transfer_call", "knowledge_search")
+# ``send_sms`` is the calls app's (it registers it with agents.tools when it loads).
+BUILTIN_TOOLS: tuple[str, ...] = ("end_call", "transfer_call", "knowledge_search", "send_sms")
 # Tools an integration's MCP server exposes: ``integration:<server>.<tool>``.
 INTEGRATION_TOOL_RE = re.compile(
     r"^integration:[a-z0-9][a-z0-9_-]{0,63}\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$"
 )
 INTEGRATION_TOOL_PATTERN = "integration:<server>.<tool>"
+# The organization's custom HTTP tools: ``custom:<name>``.
+CUSTOM_TOOL_RE = re.compile(r"^custom:[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
+CUSTOM_TOOL_PATTERN = "custom:<name>"
 
 # Providers that accept voices outside their catalog say what such an id looks like, so a typo
 # of a stock voice ("nova") is refused instead of failing when the call connects.
@@ -277,12 +282,19 @@ def _clean_tools(value: Any, transfer_number: str, errors: _Errors) -> list[str]
     if len(tools) > MAX_TOOLS:
         errors.add("tools", f"At most {MAX_TOOLS} tools.")
         return tools
-    allowed = [*BUILTIN_TOOLS, INTEGRATION_TOOL_PATTERN]
+    allowed = [*BUILTIN_TOOLS, INTEGRATION_TOOL_PATTERN, CUSTOM_TOOL_PATTERN]
+    named = []
     for tool in tools:
-        if tool not in BUILTIN_TOOLS and not INTEGRATION_TOOL_RE.match(tool):
+        if INTEGRATION_TOOL_RE.match(tool) or CUSTOM_TOOL_RE.match(tool):
+            named.append(tool)
+        elif tool not in BUILTIN_TOOLS:
             errors.add(
                 "tools", f"Unknown tool {tool!r}; choose from: {', '.join(allowed)}.", allowed
             )
+    # An integration's or custom tool must resolve now (the active schema is the agent's
+    # organization), not be dropped silently when a call starts.
+    for tool, problem in tool_names_problems(named).items():
+        errors.add("tools", f"{tool}: {problem}")
     # Enabling the tool without a number would let the model promise a transfer it cannot make.
     if "transfer_call" in tools and not transfer_number:
         errors.add("transfer_number", "The transfer_call tool needs a transfer number.")

@@ -36,8 +36,8 @@ class AgentSerializer(ConfigurationWarningsMixin, serializers.ModelSerializer):
     tools = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
-        help_text="Enabled tools: end_call, transfer_call, knowledge_search, "
-        "integration:<server>.<tool>.",
+        help_text="Enabled tools: end_call, transfer_call, knowledge_search, send_sms, "
+        "integration:<server>.<tool>, custom:<name>.",
     )
     provider_config = serializers.DictField(
         read_only=True, help_text="Provider specifics; Hume: config_id, config_version."
@@ -138,7 +138,8 @@ class AgentWriteSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=200),
         max_length=MAX_TOOLS,
         required=False,
-        help_text="end_call, transfer_call, knowledge_search or integration:<server>.<tool>.",
+        help_text="end_call, transfer_call, knowledge_search, send_sms, "
+        "integration:<server>.<tool> (an enabled tool of an integration) or custom:<name>.",
     )
     knowledge_base_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1), max_length=MAX_KNOWLEDGE_BASES, required=False

@@ -16,15 +16,16 @@ from agents.realtime.base import SessionConfig
 from agents.realtime.registry import provider_credentials, session_for
 from agents.tools import Tool, ToolContext, tools_for
 from calls.bridge.core import CallBridge
-from calls.bridge.hooks import ServiceHooks
+from calls.bridge.integration_tools import TOOL_SESSIONS_KEY, ToolSessionHooks
 from calls.bridge.interface import BridgeSettings
 from calls.selectors import BridgeContext, bridge_context_get
 from calls.services import call_prompt_variables_missing_record
 from calls.stream_tokens import StreamGrant
 from calls.telephony.media import MediaProtocol
 from integrations.exceptions import CredentialMissing, CredentialUnreadable
+from integrations.tool_execution import ToolSessions
 from knowledge.tools import warm_up as knowledge_warm_up
-from voiceagents.tenancy import in_tenant
+from voiceagents.tenancy import current_schema_name, in_tenant
 
 __all__ = ["bridge_build"]
 
@@ -46,7 +47,10 @@ async def bridge_build(
     if context is None or context.is_final:
         return None
     config = context.config
-    tools = tools_for(schema_name=grant.schema_name, names=config.tools)
+    # In the call's schema: the organization's integration and custom tools are read there.
+    tools = await in_tenant(grant.schema_name, _tools_load, names=config.tools)
+    # One MCP connection per server for the whole call, closed when the call is finalized.
+    tool_sessions = ToolSessions()
     try:
         # The organization's own key or the platform's: a database read, in the call's schema.
         api_key, base_url = await in_tenant(
@@ -68,7 +72,9 @@ async def bridge_build(
         send=send,
         close=close,
         session=session,
-        hooks=ServiceHooks(schema_name=grant.schema_name, call_id=grant.call_id),
+        hooks=ToolSessionHooks(
+            schema_name=grant.schema_name, call_id=grant.call_id, sessions=tool_sessions
+        ),
         settings=BridgeSettings(
             silence_timeout_s=float(config.silence_timeout_seconds),
             max_duration_s=float(config.max_call_duration_seconds),
@@ -85,6 +91,7 @@ async def bridge_build(
             knowledge_base_ids=config.knowledge_base_ids,
             transfer_number=config.transfer_number,
             control=bridge,
+            extra={TOOL_SESSIONS_KEY: tool_sessions},
         ),
         call_id=grant.call_id,
     )
@@ -106,6 +113,10 @@ def _context_load(*, call_id: int) -> BridgeContext | None:
             call_id=context.call_id, missing=context.missing_variables
         )
     return context
+
+
+def _tools_load(*, names: tuple[str, ...]) -> dict[str, Tool]:
+    return tools_for(schema_name=current_schema_name(), names=names)
 
 
 def _session_config(

@@ -2,6 +2,7 @@
 values, so it never surfaces in the middle of a call."""
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from agents.models import Agent, AgentVersion
@@ -111,10 +112,26 @@ def test_a_temperature_out_of_range_is_refused(api, temperature):
 def test_an_unknown_tool_is_refused_with_the_known_ones(api, tool):
     [message] = fields_of(create(api, tools=["end_call", tool]))["tools"]
 
-    assert "end_call, transfer_call, knowledge_search, integration:<server>.<tool>" in message
+    assert (
+        "end_call, transfer_call, knowledge_search, send_sms, integration:<server>.<tool>, "
+        "custom:<name>" in message
+    )
 
 
-def test_builtin_and_integration_tools_are_accepted_once_each(api):
+def test_builtin_and_integration_tools_are_accepted_once_each(api, org_a):
+    from integrations.models import Integration
+
+    with tenant_context(org_a):
+        # An integration whose server listed send_email, enabled for agents.
+        Integration.objects.create(
+            kind="gmail",
+            name="Gmail",
+            slug="gmail",
+            url="https://mcp.example.com/mcp",
+            tools=[{"name": "send_email", "description": "", "input_schema": {"type": "object"}}],
+            tools_listed_at=timezone.now(),
+            enabled_tools=["send_email"],
+        )
     body = create(
         api, tools=["end_call", "knowledge_search", "integration:gmail.send_email", "end_call"]
     ).json()

@@ -3,13 +3,14 @@ a fake Shopify, each with a few tools, one tool that reports an error and one th
 
 Each runs under uvicorn in a thread of its own, over streamable HTTP (``/mcp``) or SSE
 (``/sse``). The ASGI wrapper records every HTTP request's headers (so tests see what
-credentials arrived) and how long the server took to answer each (``server_ms``, what the
+credentials arrived), the JSON-RPC method of each message, and how long the server took to answer each (``server_ms``, what the
 round-trip benchmark subtracts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -97,6 +98,8 @@ class McpFake:
         self.port = _free_port()
         self.requests: list[dict[str, str]] = []
         self.server_ms: list[float] = []
+        # The JSON-RPC method of every request received ("tools/call", "server/discover"...).
+        self.methods: list[str] = []
         if transport == "sse":
             app = self.server.sse_app()
             self.path = "/sse"
@@ -118,12 +121,23 @@ class McpFake:
         self.requests.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
         started = time.perf_counter()
 
+        async def recording_receive() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request" and message.get("body"):
+                try:
+                    payload = json.loads(message["body"])
+                except ValueError:
+                    payload = None
+                if isinstance(payload, dict) and "method" in payload:
+                    self.methods.append(payload["method"])
+            return message
+
         async def timed_send(message: dict[str, Any]) -> None:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 self.server_ms.append((time.perf_counter() - started) * 1000)
 
-        await self._app(scope, receive, timed_send)
+        await self._app(scope, recording_receive, timed_send)
 
     def start(self) -> McpFake:
         config = uvicorn.Config(

@@ -9,6 +9,16 @@ import pytest
 from cryptography.fernet import Fernet
 from django_tenants.utils import tenant_context
 
+# The tools tests' fakes and settings (tests/integrations/tool_support.py) and the bridge's.
+from tests.calls.bridge_support import (  # noqa: E402, F401
+    _channel_layer_namespace,
+    _server_env,
+    fake_gemini,
+    fake_hume,
+    fake_openai,
+    fake_twilio_rest,
+    script,
+)
 from tests.calls.telephony_support import (  # noqa: F401
     alpha,
     dial,
@@ -17,6 +27,13 @@ from tests.calls.telephony_support import (  # noqa: F401
     plivo,
     telephony_settings,
     twilio,
+)
+from tests.integrations.tool_support import (  # noqa: E402, F401
+    loopback_allowed,
+    shopify_mcp,
+    telegram_mcp,
+    telegram_sse,
+    tool_endpoint,
 )
 
 TEST_KEY = Fernet.generate_key().decode()

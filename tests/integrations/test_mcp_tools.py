@@ -19,14 +19,7 @@ from integrations.exceptions import (
     ToolUrlRefused,
 )
 from integrations.models import Integration, ToolExecution
-from tests.integrations.tool_support import (  # noqa: F401
-    BOT_TOKEN,
-    loopback_allowed,
-    make_integration,
-    shopify_mcp,
-    telegram_mcp,
-    telegram_sse,
-)
+from tests.integrations.tool_support import BOT_TOKEN, make_integration
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
@@ -228,9 +221,7 @@ def test_a_private_address_is_refused_unless_the_deployment_allows_it(
     assert len(telegram_mcp.requests) == before  # nothing reached the server
 
 
-def test_the_platform_server_of_a_kind_is_the_default_and_is_trusted(
-    org_a, telegram_mcp, settings
-):
+def test_the_platform_server_of_a_kind_is_the_default_and_is_trusted(org_a, telegram_mcp, settings):
     # The platform's own server may sit on its private network: no guard applies to it.
     settings.TELE_MCP_SERVER_URL = telegram_mcp.url
     settings.INTEGRATION_URLS_ALLOW_PRIVATE = False
