@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 import calls.admin_batches  # noqa: F401  (batches, their rows, the do-not-call list)
+import calls.admin_schedules  # noqa: F401  (schedules and their runs)
 from calls import selectors, services
 from calls.forms import RoutingRuleForm, TestRouteForm
 from calls.models import (
