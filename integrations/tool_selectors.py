@@ -120,7 +120,7 @@ def integration_get(*, integration_id: Any) -> Integration:
     try:
         return integration_list().get(pk=int(integration_id))
     except (Integration.DoesNotExist, TypeError, ValueError, OverflowError):
-        raise IntegrationNotFound(details={"integration_id": str(integration_id)}) from None
+        raise IntegrationNotFound() from None
 
 
 def integration_find(ref: Any) -> Integration:
@@ -231,7 +231,7 @@ def custom_tool_get(*, custom_tool_id: Any) -> CustomTool:
     try:
         return custom_tool_list().get(pk=int(custom_tool_id))
     except (CustomTool.DoesNotExist, TypeError, ValueError, OverflowError):
-        raise CustomToolNotFound(details={"custom_tool_id": str(custom_tool_id)}) from None
+        raise CustomToolNotFound() from None
 
 
 def custom_tool_target(tool: CustomTool) -> CustomToolTarget:
@@ -333,4 +333,4 @@ def tool_execution_get(*, execution_id: Any) -> ToolExecution:
     try:
         return tool_execution_list().get(pk=int(execution_id))
     except (ToolExecution.DoesNotExist, TypeError, ValueError, OverflowError):
-        raise ToolExecutionNotFound(details={"execution_id": str(execution_id)}) from None
+        raise ToolExecutionNotFound() from None

@@ -253,6 +253,9 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
                 "daphne.access": {"level": "WARNING"},
                 "django.request": {"level": "ERROR"},
                 "httpx": {"level": "WARNING"},
+                "httpx2": {"level": "WARNING"},
+                # The MCP SDK logs every message it sends (tool arguments) at DEBUG.
+                "mcp": {"level": "INFO"},
                 "websockets": {"level": "WARNING"},
                 # uvicorn configured its loggers with handlers of its own before loading us:
                 # its lines (WebSocket paths with their tokens among them) go through ours.

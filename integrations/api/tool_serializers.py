@@ -142,7 +142,7 @@ class ToolExecuteSerializer(serializers.Serializer):
 class ToolExecutionSerializer(serializers.ModelSerializer):
     actor = serializers.EmailField(source="actor.email", read_only=True, default=None)
     source = serializers.ChoiceField(choices=ExecutionSource.choices, read_only=True)  # type: ignore[assignment]
-    arguments = serializers.JSONField(read_only=True, help_text="Secret values redacted.")
+    arguments = serializers.DictField(read_only=True, help_text="Secret values redacted.")
     result = serializers.JSONField(read_only=True, allow_null=True)
 
     class Meta:
@@ -171,7 +171,7 @@ class CustomToolSerializer(serializers.ModelSerializer):
     created_by = serializers.EmailField(
         source="created_by.email", read_only=True, default=None, allow_null=True
     )
-    parameters = serializers.JSONField(read_only=True)
+    parameters = serializers.DictField(read_only=True, help_text="A JSON schema.")
 
     class Meta:
         model = CustomTool
@@ -208,7 +208,7 @@ class CustomToolCreatedSerializer(CustomToolSerializer):
 class CustomToolWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=64, help_text="Agents name it `custom:<name>`.")
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    parameters = serializers.JSONField(
+    parameters = serializers.DictField(
         required=False, help_text="A JSON schema with an object at its root."
     )
     url = serializers.CharField(max_length=500, help_text="The https:// endpoint to POST to.")

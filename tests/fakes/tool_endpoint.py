@@ -27,7 +27,9 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
     """The receiver's check, as docs/api.md shows it."""
     parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
     timestamp = parts.get("t", "")
-    signatures = [v for k, v in (i.split("=", 1) for i in header.split(",") if "=" in i) if k == "v1"]
+    signatures = [
+        v for k, v in (i.split("=", 1) for i in header.split(",") if "=" in i) if k == "v1"
+    ]
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
         return False
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)

@@ -55,7 +55,12 @@ def loopback_allowed(settings):
 
 
 def make_integration(
-    org, fake: McpFake, *, enable: tuple[str, ...] | str = "all", list_tools: bool = True, **data: Any
+    org,
+    fake: McpFake,
+    *,
+    enable: tuple[str, ...] | str = "all",
+    list_tools: bool = True,
+    **data: Any,
 ):
     """An integration of ``org`` on ``fake`` (through the services), its tools listed and
     ``enable`` enabled ("all", or the names)."""
