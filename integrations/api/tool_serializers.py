@@ -140,7 +140,9 @@ class ToolExecuteSerializer(serializers.Serializer):
 
 
 class ToolExecutionSerializer(serializers.ModelSerializer):
-    actor = serializers.EmailField(source="actor.email", read_only=True, default=None)
+    actor = serializers.EmailField(
+        source="actor.email", read_only=True, default=None, allow_null=True
+    )
     source = serializers.ChoiceField(choices=ExecutionSource.choices, read_only=True)  # type: ignore[assignment]
     arguments = serializers.DictField(read_only=True, help_text="Secret values redacted.")
     result = serializers.JSONField(read_only=True, allow_null=True)
