@@ -341,6 +341,21 @@ def batch_progress_data(batch: Batch, *, with_rate: bool = True) -> dict[str, An
     }
 
 
+def _live(batch: Batch, name: str, text: str) -> SafeString:
+    """A figure of the list that the progress script keeps current (``fields[name]``)."""
+    return format_html(
+        '<span data-progress-of="{}" data-field="{}">{}</span>', batch.pk, name, text
+    )
+
+
+def _live_counter(name: str, field: str, label: str) -> Any:
+    @admin.display(description=label, ordering=field)
+    def column(admin_: admin.ModelAdmin, obj: Batch) -> SafeString:
+        return _live(obj, name, f"{getattr(obj, field):,}")
+
+    return column
+
+
 def _progress_html(batch: Batch, *, compact: bool) -> SafeString:
     data = batch_progress_data(batch, with_rate=not compact)
     return render_to_string(
@@ -369,15 +384,15 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
     skip_admin_log = True
     list_display = [
         "name",
-        "status",
+        "live_status",
         "agent",
         "progress_bar",
         "total_count",
-        "queued_count",
-        "completed_count",
-        "failed_count",
-        "invalid_count",
-        "skipped_count",
+        "live_queued",
+        "live_completed",
+        "live_failed",
+        "live_invalid",
+        "live_skipped",
         "created_at",
     ]
     list_filter = ["status", "source"]
@@ -531,6 +546,17 @@ class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
     @admin.display(description="Progress")
     def progress_bar(self, obj: Batch) -> SafeString:
         return _progress_html(obj, compact=True)
+
+    @admin.display(description="Status", ordering="status")
+    def live_status(self, obj: Batch) -> SafeString:
+        return _live(obj, "status", obj.get_status_display())
+
+    # The list's counters, kept current with the bar.
+    live_queued = _live_counter("queued", "queued_count", "Queued")
+    live_completed = _live_counter("completed", "completed_count", "Completed")
+    live_failed = _live_counter("failed", "failed_count", "Failed")
+    live_invalid = _live_counter("invalid", "invalid_count", "Invalid")
+    live_skipped = _live_counter("skipped", "skipped_count", "Skipped")
 
     @admin.display(description="Report")
     def report(self, obj: Batch) -> str:

@@ -1,7 +1,8 @@
 /* Batch progress in the admin: every [data-batch-progress] element (templates/admin/calls/
    batch/progress.html) is refreshed from its data-url (JSON) every data-poll-ms, until the
    batch is final (completed or canceled). The server writes every figure out; this copies
-   them into the [data-field] elements. No framework. */
+   them into the [data-field] elements, inside the bar and wherever the page marks one with
+   data-progress-of="<batch id>". No framework. */
 (function () {
   "use strict";
 
@@ -13,7 +14,14 @@
       bar.value = data.percent;
       bar.textContent = data.percent + "%";
     }
-    el.querySelectorAll("[data-field]").forEach(function (node) {
+    // The bar's own figures, and those of the batch elsewhere on the page (the list's
+    // status and counter columns: data-progress-of="<batch id>").
+    var nodes = Array.prototype.slice.call(el.querySelectorAll("[data-field]")).concat(
+      Array.prototype.slice.call(
+        document.querySelectorAll('[data-progress-of="' + data.id + '"][data-field]')
+      )
+    );
+    nodes.forEach(function (node) {
       var value = data.fields[node.getAttribute("data-field")];
       if (value !== undefined) {
         node.textContent = value;

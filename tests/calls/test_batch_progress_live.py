@@ -151,7 +151,11 @@ def test_the_batch_page_and_the_list_show_the_bar_and_load_the_script(viewer, ba
     page_html = page.content.decode()
     assert "0.0% done: 0 of 4 rows" in page_html
     assert 'data-field="queued">4<' in page_html
-    assert "batch-progress-compact" in listing.content.decode()
+    listing_html = listing.content.decode()
+    assert "batch-progress-compact" in listing_html
+    # The list's status and counters are kept current with the bar.
+    assert f'data-progress-of="{batch.pk}" data-field="status">Draft<' in listing_html
+    assert f'data-progress-of="{batch.pk}" data-field="queued">4<' in listing_html
 
 
 def test_the_script_and_its_styles_are_served_locally():
