@@ -161,3 +161,7 @@ class ProviderCredentialAdmin(RoleAdminMixin, admin.ModelAdmin):
             ok = credential.verification_status == VerificationStatus.OK
             level = messages.SUCCESS if ok else messages.ERROR
             self.message_user(request, f"{credential}: {credential.verification_message}", level)
+
+
+# Integrations (MCP servers), custom tools and their executions.
+from integrations import tool_admin  # noqa: E402, F401
