@@ -27,6 +27,8 @@ __all__ = [
     "ToolTimedOut",
     "ToolUnknown",
     "ToolUrlRefused",
+    "WebhookDeliveryNotFound",
+    "WebhookEndpointNotFound",
 ]
 
 
@@ -48,6 +50,8 @@ class IntegrationsErrorCode(StrEnum):
     TOOL_TIMED_OUT = "tool_timed_out"
     TOOL_FAILED = "tool_failed"
     TOOL_BAD_RESPONSE = "tool_bad_response"
+    WEBHOOK_ENDPOINT_NOT_FOUND = "webhook_endpoint_not_found"
+    WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
 
 
 class CredentialNotFound(NotFound):
@@ -165,3 +169,16 @@ class ToolFailed(ToolError):
 class ToolBadResponse(ToolError):
     code = IntegrationsErrorCode.TOOL_BAD_RESPONSE
     default_message = "The tool's answer could not be read."
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = IntegrationsErrorCode.WEBHOOK_ENDPOINT_NOT_FOUND
+    default_message = "Webhook endpoint not found."
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = IntegrationsErrorCode.WEBHOOK_DELIVERY_NOT_FOUND
+    default_message = "Webhook delivery not found."

@@ -191,3 +191,14 @@ class ToolExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.server}.{self.tool} ({'ok' if self.ok else self.error_code})"
+
+
+# Outbound webhooks live in their own module; imported here so Django registers them.
+from integrations.webhook_models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
+)

@@ -354,6 +354,24 @@ INTEGRATION_URLS_ALLOW_HTTP = env_bool("INTEGRATION_URLS_ALLOW_HTTP", False)
 # How long a tool may take (seconds) unless its integration or custom tool says otherwise.
 INTEGRATION_TOOL_TIMEOUT = env_float("INTEGRATION_TOOL_TIMEOUT", 10.0)
 
+# --- outbound webhooks and post-call analysis ------------------------------------------------------
+# Webhook endpoints are organizations' URLs like the above (INTEGRATION_URLS_* decide which
+# addresses they may reach). Each attempt waits at most WEBHOOK_TIMEOUT_SECONDS; a failed one
+# is tried again after base * 2^(n-1) seconds (capped, with jitter), up to WEBHOOK_MAX_ATTEMPTS;
+# an endpoint is disabled after WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 3600.0)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 25)
+# Post-call analysis: a text model reads a completed call's transcript (false: never).
+CALL_ANALYSIS_ENABLED = env_bool("CALL_ANALYSIS_ENABLED", True)
+# How long the model may take (seconds); past it call.ended is sent without the analysis.
+CALL_ANALYSIS_TIMEOUT_SECONDS = env_float("CALL_ANALYSIS_TIMEOUT_SECONDS", 30.0)
+# The text models asked, by the agent's provider (Hume agents use the OpenAI one).
+CALL_ANALYSIS_OPENAI_MODEL = env_str("CALL_ANALYSIS_OPENAI_MODEL", "gpt-4o-mini")
+CALL_ANALYSIS_GEMINI_MODEL = env_str("CALL_ANALYSIS_GEMINI_MODEL", "gemini-2.5-flash")
+
 # --- logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "json")  # json | console

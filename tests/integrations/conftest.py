@@ -35,6 +35,7 @@ from tests.integrations.tool_support import (  # noqa: E402, F401
     telegram_sse,
     tool_endpoint,
 )
+from tests.integrations.webhook_support import eager, receiver  # noqa: E402, F401
 
 TEST_KEY = Fernet.generate_key().decode()
 
