@@ -22,12 +22,14 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
 from agents.config import config_cache_invalidate  # noqa: E402
 from agents.models import Agent  # noqa: E402
 from agents.selectors import agent_config_resolve  # noqa: E402
 from agents.services import agent_create  # noqa: E402
+from integrations.models import Integration  # noqa: E402
 from knowledge.models import KnowledgeBase  # noqa: E402
 from organizations.models import Organization  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
@@ -46,6 +48,19 @@ def bench_agent() -> Agent:
     if agent is not None:
         return agent
     kb = KnowledgeBase.objects.create(name="Bench FAQ")
+    # An agent's integration tool must resolve when it is saved: the CRM integration, its
+    # tool listed and enabled (its server is never called here).
+    Integration.objects.get_or_create(
+        slug="crm",
+        defaults={
+            "kind": "custom",
+            "name": "Bench CRM",
+            "url": "https://mcp.example.com/mcp",
+            "tools": [{"name": "lookup_customer", "description": "", "input_schema": {}}],
+            "tools_listed_at": timezone.now(),
+            "enabled_tools": ["lookup_customer"],
+        },
+    )
     return agent_create(
         name=AGENT_NAME,
         ai_provider="openai",

@@ -100,6 +100,8 @@ class McpFake:
         self.server_ms: list[float] = []
         # The JSON-RPC method of every request received ("tools/call", "server/discover"...).
         self.methods: list[str] = []
+        # How long each tools/call request took the server, from its arrival to its answer.
+        self.tools_call_ms: list[float] = []
         if transport == "sse":
             app = self.server.sse_app()
             self.path = "/sse"
@@ -118,6 +120,13 @@ class McpFake:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        if scope["path"] == "/__stats":
+            # For a benchmark whose server runs in another process: the server's own times.
+            body = json.dumps({"tools_call_ms": self.tools_call_ms}).encode()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": body})
+            return
+        methods: list[str] = []
         self.requests.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
         started = time.perf_counter()
 
@@ -130,12 +139,16 @@ class McpFake:
                     payload = None
                 if isinstance(payload, dict) and "method" in payload:
                     self.methods.append(payload["method"])
+                    methods.append(payload["method"])
             return message
 
         async def timed_send(message: dict[str, Any]) -> None:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
-                self.server_ms.append((time.perf_counter() - started) * 1000)
+                elapsed = (time.perf_counter() - started) * 1000
+                self.server_ms.append(elapsed)
+                if methods == ["tools/call"]:
+                    self.tools_call_ms.append(elapsed)
 
         await self._app(scope, recording_receive, timed_send)
 
