@@ -51,7 +51,7 @@ from calls.selectors import dnc_numbers_listed
 from calls.services.batch_control import batch_start
 from calls.services.batch_dispatch import DNC_REASON
 from calls.services.batches import BATCH_SETTINGS_FIELDS
-from calls.services.outbound import call_initiate
+from calls.services.outbound import CallSetup, call_initiate, call_setup_prepare
 from calls.services.schedule_index import (
     schedule_index_sync,
     schedule_next_occurrence,
@@ -142,21 +142,31 @@ def _claim_and_fire(*, now: dt.datetime, limit: int) -> int:
             if organization is None:
                 continue
             with tenant_context(organization):
+                # The agent and caller id checks and lookups, once per (agent, number) for
+                # the claim's schedules of this organization (``call_setup_prepare``).
+                setups: dict[tuple[int, int | None], CallSetup] = {}
                 for entry_id, schedule_id in items:
-                    _process_guarded(entry_id, schedule_id, now)
+                    _process_guarded(entry_id, schedule_id, now, setups)
     return len(entries)
 
 
-def _process_guarded(entry_id: int, schedule_id: int, now: dt.datetime) -> None:
+def _process_guarded(
+    entry_id: int,
+    schedule_id: int,
+    now: dt.datetime,
+    setups: dict[tuple[int, int | None], CallSetup],
+) -> None:
     try:
         with transaction.atomic():
-            _process(schedule_id, now)
+            _process(schedule_id, now, setups)
     except Exception as exc:  # one schedule's trouble must not stop the others
         logger.exception("schedule_dispatch_failed", schedule_id=schedule_id, error=repr(exc))
         ScheduleIndexEntry.objects.filter(pk=entry_id).update(next_run_at=now + ERROR_BACKOFF)
 
 
-def _process(schedule_id: int, now: dt.datetime) -> None:
+def _process(
+    schedule_id: int, now: dt.datetime, setups: dict[tuple[int, int | None], CallSetup]
+) -> None:
     """A claimed schedule: its due retries, its due occurrence, its next time in the index."""
     schedule = ScheduledCall.objects.select_for_update(of=("self",)).filter(pk=schedule_id).first()
     if schedule is None:
@@ -171,13 +181,13 @@ def _process(schedule_id: int, now: dt.datetime) -> None:
             next_attempt_at__lte=now,
         )
         for run in waiting:
-            _attempt(schedule, run, now)
+            _attempt(schedule, run, now, setups)
     if (
         schedule.status == ScheduleStatus.ACTIVE
         and schedule.next_run_at is not None
         and schedule.next_run_at <= now
     ):
-        _occurrence_due(schedule, now)
+        _occurrence_due(schedule, now, setups)
     schedule_index_sync(schedule)
 
 
@@ -204,7 +214,11 @@ def _due_occurrences(schedule: ScheduledCall, now: dt.datetime) -> tuple[dt.date
     return newest, count
 
 
-def _occurrence_due(schedule: ScheduledCall, now: dt.datetime) -> None:
+def _occurrence_due(
+    schedule: ScheduledCall,
+    now: dt.datetime,
+    setups: dict[tuple[int, int | None], CallSetup] | None = None,
+) -> None:
     """Fire (or, missed beyond the policy, skip) the due occurrence, once however many are
     due, and move ``next_run_at`` to the first occurrence after now."""
     newest, count = _due_occurrences(schedule, now)
@@ -236,7 +250,7 @@ def _occurrence_due(schedule: ScheduledCall, now: dt.datetime) -> None:
             details=details,
         )
         schedule.run_count += 1
-        _run_start(schedule, run, now)
+        _run_start(schedule, run, now, setups)
     else:
         run = ScheduledRun.objects.create(
             schedule=schedule,
@@ -303,16 +317,26 @@ def _local(schedule: ScheduledCall, at: dt.datetime | None) -> str:
 # --- a run's attempt ------------------------------------------------------------------------------
 
 
-def _run_start(schedule: ScheduledCall, run: ScheduledRun, now: dt.datetime) -> None:
+def _run_start(
+    schedule: ScheduledCall,
+    run: ScheduledRun,
+    now: dt.datetime,
+    setups: dict[tuple[int, int | None], CallSetup] | None = None,
+) -> None:
     """Fire a run just created: its batch, or its call's first attempt."""
     run.fired_at = now
     if schedule.batch_id is not None:
         _batch_run_start(schedule, run)
         return
-    _attempt(schedule, run, now)
+    _attempt(schedule, run, now, setups)
 
 
-def _attempt(schedule: ScheduledCall, run: ScheduledRun, now: dt.datetime) -> None:
+def _attempt(
+    schedule: ScheduledCall,
+    run: ScheduledRun,
+    now: dt.datetime,
+    setups: dict[tuple[int, int | None], CallSetup] | None = None,
+) -> None:
     """One attempt of a run's call: the do-not-call list, then ``call_initiate``."""
     if run.fired_at is None:
         run.fired_at = now
@@ -320,12 +344,23 @@ def _attempt(schedule: ScheduledCall, run: ScheduledRun, now: dt.datetime) -> No
         scheduled_run_end(run, ScheduledRunStatus.SKIPPED, reason=DNC_REASON)
         return
     try:
+        key = (schedule.agent_id, schedule.from_number_id)
+        setup = (setups or {}).get(key)
+        if setup is None:
+            setup = call_setup_prepare(
+                agent_id=schedule.agent_id,
+                from_phone=schedule.from_number.number
+                if schedule.from_number is not None
+                else None,
+            )
+            if setups is not None:
+                setups[key] = setup
         call = call_initiate(
             agent_id=schedule.agent_id,
             to_phone=schedule.phone_number,
-            from_phone=schedule.from_number.number if schedule.from_number is not None else None,
             variables=schedule.variables,
             schedule_id=schedule.pk,
+            setup=setup,
         )
     except ConcurrencyLimitReached:
         # Waits for a slot; not an attempt.

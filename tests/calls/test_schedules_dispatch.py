@@ -5,12 +5,15 @@ once; the missed-run policy (never a burst); retries per the schedule's policy; 
 resume; the end date and max_runs; the do-not-call list and the organization's limit."""
 
 import datetime as dt
+import io
 import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_context
 
 from calls import services
@@ -43,6 +46,7 @@ from tests.calls.schedule_support import (
     tick,
 )
 from tests.calls.telephony_support import CALLER
+from voiceagents.queue import task_by_name
 
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
@@ -469,3 +473,17 @@ def test_a_recurring_batch_calls_everyone_on_its_list_each_time(dialer, twilio):
     assert twilio.dialed_numbers().count(phone(0)) == 2  # called once a week
     assert len(set(copies)) == 2
     assert fresh(schedule).run_count == 2
+
+
+# --- the clock ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_one_beat_entry_drives_every_schedule_and_the_task_is_registered():
+    with schema_context("public"):
+        PeriodicTask.objects.filter(task="calls.schedules_dispatch_due").delete()
+        call_command("install_periodic_tasks", stdout=io.StringIO())
+        (task,) = PeriodicTask.objects.filter(task="calls.schedules_dispatch_due")
+        assert task.enabled and (task.interval.every, task.interval.period) == (5, "seconds")
+        assert task.name == "Schedules: fire due runs"
+    assert task_by_name("calls.schedules_dispatch_due").name == "calls.schedules_dispatch_due"
