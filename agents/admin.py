@@ -134,6 +134,7 @@ class AgentAdmin(RoleAdminMixin, admin.ModelAdmin):
         ),
         ("Tools", {"fields": ["tools"]}),
         ("Knowledge", {"fields": ["knowledge_bases"]}),
+        ("Post-call analysis", {"fields": ["analysis_schema"]}),
     ]
     _history_fieldset = ("Version", {"fields": readonly_fields})
 

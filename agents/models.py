@@ -70,6 +70,12 @@ class Agent(models.Model):
     provider_config = models.JSONField(
         default=dict, blank=True, help_text="Provider specifics, e.g. Hume's config_id."
     )
+    analysis_schema = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The fields post-call analysis extracts (a JSON schema object of typed "
+        'properties, e.g. {"appointment_booked": {"type": "boolean"}}); empty: none.',
+    )
     status = models.CharField(
         max_length=10, choices=AgentStatus.choices, default=AgentStatus.ACTIVE
     )

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from agents.analysis_schema import analysis_schema_clean
 from agents.models import (
     DESCRIPTION_MAX_LENGTH,
     MESSAGE_MAX_LENGTH,
@@ -48,6 +49,7 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "tools",
     "knowledge_base_ids",
     "provider_config",
+    "analysis_schema",
 )
 # The free text of an agent and its most characters (agents.models).
 TEXT_LIMITS: dict[str, int] = {
@@ -151,6 +153,9 @@ def agent_config_clean(*, config: dict[str, Any]) -> dict[str, Any]:
         if len(out[field]) > limit:
             errors.add(field, f"At most {limit:,} characters; this has {len(out[field]):,}.")
     out["recording_enabled"] = bool(out.get("recording_enabled"))
+    out["analysis_schema"], schema_problems = analysis_schema_clean(out.get("analysis_schema"))
+    for problem in schema_problems:
+        errors.add("analysis_schema", problem)
 
     errors.raise_if_any()
     return out

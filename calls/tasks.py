@@ -62,3 +62,11 @@ def schedules_dispatch_due() -> int:
     the due entries of the public schedule index (one indexed query, SKIP LOCKED) and fires
     their runs; any number may run at once, and each run fires once."""
     return services.schedules_dispatch_due()
+
+
+@shared_task(name="calls.call_analyze", acks_late=True, ignore_result=True)
+def call_analyze(call_id: int) -> None:
+    """Post-call analysis of a completed call, then its call.ended webhook (sent from
+    ``calls.services.webhook_events.call_ended_announce``). No automatic retries: a model
+    that fails is recorded as the analysis error and the event goes without it."""
+    services.call_analyze(call_id=call_id)

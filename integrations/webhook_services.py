@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -221,13 +221,18 @@ def _deliveries_create(event: WebhookEvent, endpoints: list[WebhookEndpoint]) ->
 
 
 def webhook_event_emit(
-    event_type: str, payload: Mapping[str, Any], *, dedupe_key: str | None = None
+    event_type: str,
+    payload: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    *,
+    dedupe_key: str | None = None,
 ) -> WebhookEvent | None:
     """Tell every enabled endpoint of the active organization that subscribes to
     ``event_type``: one event (its id the same on every attempt), one delivery per endpoint,
     each sent by the delivery task once the current transaction commits. Nothing is recorded
     when no endpoint subscribes. ``dedupe_key`` names the fact announced (``call.ended:42``): a
-    second emit with the same key changes nothing, so a task that runs twice sends once."""
+    second emit with the same key changes nothing, so a task that runs twice sends once.
+    ``payload`` may be a function: it is then only built when an endpoint subscribes (the
+    usual case on a call's path is none)."""
     if event_type not in WebhookEventType.values:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     endpoints = list(
@@ -235,12 +240,13 @@ def webhook_event_emit(
     )
     if not endpoints:
         return None
+    data = payload() if callable(payload) else payload
     try:
         # A savepoint: a concurrent emit of the same key must not break the caller's
         # transaction (a call's end, a batch's progress).
         with transaction.atomic():
             event = WebhookEvent.objects.create(
-                type=event_type, payload=dict(payload), dedupe_key=dedupe_key
+                type=event_type, payload=dict(data), dedupe_key=dedupe_key
             )
             _deliveries_create(event, endpoints)
     except IntegrityError:

@@ -42,6 +42,11 @@ class AgentSerializer(ConfigurationWarningsMixin, serializers.ModelSerializer):
     provider_config = serializers.DictField(
         read_only=True, help_text="Provider specifics; Hume: config_id, config_version."
     )
+    analysis_schema = serializers.DictField(
+        read_only=True,
+        help_text="The fields post-call analysis extracts from each call (a JSON schema object "
+        "of typed properties); empty: only the summary, sentiment and goal.",
+    )
     created_by = serializers.EmailField(
         source="created_by.email", read_only=True, default=None, allow_null=True
     )
@@ -72,6 +77,7 @@ class AgentSerializer(ConfigurationWarningsMixin, serializers.ModelSerializer):
             "tools",
             "knowledge_base_ids",
             "provider_config",
+            "analysis_schema",
             "status",
             "configuration_warnings",
             "version",
@@ -146,6 +152,13 @@ class AgentWriteSerializer(serializers.Serializer):
     )
     provider_config = serializers.DictField(
         required=False, help_text="Provider specifics; Hume: config_id, config_version."
+    )
+    analysis_schema = serializers.DictField(
+        required=False,
+        help_text='Fields post-call analysis extracts, e.g. {"type": "object", "properties": '
+        '{"appointment_booked": {"type": "boolean"}, "callback_time": {"type": "string"}}} '
+        '(or the shorthand {"appointment_booked": "boolean"}). Types: string, boolean, '
+        "integer, number, array; each may have a description and an enum.",
     )
     status = serializers.CharField(
         max_length=10,

@@ -15,6 +15,7 @@ from calls.models.batches import (
 from calls.models.calls import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
+    AnalysisStatus,
     Call,
     CallDirection,
     CallEvent,
@@ -36,6 +37,7 @@ from calls.models.schedules import (
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
+    "AnalysisStatus",
     "Batch",
     "BatchEvent",
     "BatchRow",

@@ -15,6 +15,7 @@ from calls.telephony.base import ACTIVE_STATUSES, FINAL_STATUSES, CallStatus, Ca
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
+    "AnalysisStatus",
     "Call",
     "CallDirection",
     "CallEvent",
@@ -41,6 +42,15 @@ class EndReason(models.TextChoices):
     CANCELED = "canceled", "Canceled"
     TRANSFERRED = "transferred", "Transferred"
     VOICEMAIL = "voicemail", "Voicemail"
+
+
+class AnalysisStatus(models.TextChoices):
+    """Where a call's post-call analysis is: empty for calls it does not apply to yet."""
+
+    PENDING = "pending", "Being analysed"
+    COMPLETED = "completed", "Analysed"
+    FAILED = "failed", "The model failed or its answer did not fit the schema"
+    SKIPPED = "skipped", "Not analysed (no transcript, turned off, no model)"
 
 
 class Call(models.Model):
@@ -105,6 +115,14 @@ class Call(models.Model):
     )
     # Schedules arrive in a later issue; a plain id now, a foreign key then.
     schedule_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Post-call analysis (calls.services.analysis): summary, sentiment, goal and the agent's
+    # own fields, valid against its analysis schema; or why there is none.
+    analysis = models.JSONField(null=True, blank=True)
+    analysis_status = models.CharField(
+        max_length=10, choices=AnalysisStatus.choices, blank=True, default=""
+    )
+    analysis_error = models.CharField(max_length=500, blank=True)
+    analyzed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -40,6 +40,12 @@ from calls.selectors.routing import (
     routing_rule_matches,
 )
 from calls.selectors.schedules import schedule_get, schedule_list, scheduled_run_list
+from calls.selectors.webhook_payloads import (
+    batch_webhook_payload,
+    call_ended_webhook_payload,
+    call_webhook_payload,
+    schedule_run_webhook_payload,
+)
 
 __all__ = [
     "BATCH_REPORT_COLUMNS",
@@ -56,13 +62,16 @@ __all__ = [
     "batch_report_csv",
     "batch_report_header",
     "batch_row_list",
+    "batch_webhook_payload",
     "batches_waiting_for_slot",
     "bridge_context_get",
+    "call_ended_webhook_payload",
     "call_get",
     "call_get_with_timeline",
     "call_list",
     "call_route",
     "call_status_get",
+    "call_webhook_payload",
     "caller_number_get",
     "current_organization",
     "dnc_entry_get",
@@ -77,5 +86,6 @@ __all__ = [
     "routing_rule_matches",
     "schedule_get",
     "schedule_list",
+    "schedule_run_webhook_payload",
     "scheduled_run_list",
 ]

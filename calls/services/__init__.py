@@ -11,6 +11,7 @@ by signals. Carrier requests are never made inside a transaction that could roll
 outbound dialing is a Celery task sent on commit, by name (services never import tasks).
 """
 
+from calls.services.analysis import SENTIMENTS, analysis_response_schema, call_analyze
 from calls.services.answering import (
     BUSY_MESSAGE,
     CALL_ENDED_MESSAGE,
@@ -98,10 +99,21 @@ from calls.services.schedules import (
 from calls.services.sms import SMS_MAX_LENGTH, message_receive, message_send
 from calls.services.stale_calls import StaleCallOutcome, call_stale_reconcile
 from calls.services.timeline import call_finalize, call_mark_in_progress
+from calls.services.webhook_events import (
+    CALL_ANALYZE_TASK,
+    batch_completed_announce,
+    batch_progress_announce,
+    call_ended_announce,
+    call_ended_send,
+    call_started_announce,
+    schedule_run_announce,
+    schedule_run_announce_on_commit,
+)
 
 __all__ = [
     "BATCH_SETTINGS_FIELDS",
     "BUSY_MESSAGE",
+    "CALL_ANALYZE_TASK",
     "CALL_ENDED_MESSAGE",
     "RETRYABLE_OUTCOMES",
     "SMS_MAX_LENGTH",
@@ -119,10 +131,12 @@ __all__ = [
     "UploadSource",
     "UrlSource",
     "batch_cancel",
+    "batch_completed_announce",
     "batch_create",
     "batch_delete",
     "batch_dispatch",
     "batch_pause",
+    "batch_progress_announce",
     "batch_progress_group",
     "batch_resume",
     "batch_retry_failed",
@@ -137,6 +151,8 @@ __all__ = [
     "batches_dispatch_due",
     "call_dial_check",
     "call_end",
+    "call_ended_announce",
+    "call_ended_send",
     "call_finalize",
     "call_forward_answer",
     "call_inbound_answer",
@@ -151,6 +167,7 @@ __all__ = [
     "call_say_and_hangup",
     "call_setup_prepare",
     "call_stale_reconcile",
+    "call_started_announce",
     "call_status_callback",
     "call_transfer",
     "dnc_entry_create",
@@ -173,8 +190,13 @@ __all__ = [
     "schedule_preview",
     "schedule_recurring",
     "schedule_resume",
+    "schedule_run_announce",
+    "schedule_run_announce_on_commit",
     "schedule_run_now",
     "schedule_update",
     "scheduled_run_call_ended",
     "schedules_dispatch_due",
+    "SENTIMENTS",
+    "analysis_response_schema",
+    "call_analyze",
 ]

@@ -45,6 +45,7 @@ from calls.models import (
 )
 from calls.models.batches import COUNTER_FIELDS
 from calls.selectors import batches_waiting_for_slot, current_organization
+from calls.services.webhook_events import batch_completed_announce, batch_progress_announce
 from calls.windows import next_window_start
 from organizations.models import Organization, User
 from voiceagents.queue import enqueue
@@ -280,6 +281,7 @@ def batch_row_call_ended(*, call_id: int) -> BatchRow | None:
             _breaker_check(batch)  # only a failure can push the rate over the threshold
         _complete_if_done(batch.pk)
         _progress_on_commit(batch.pk)
+        batch_progress_announce(batch.pk)  # webhooks: at each further tenth done
         _dispatch_on_commit(batch.pk)
     logger.info(
         "batch_row_call_ended", batch_id=row.batch_id, row_id=row.pk, call_id=call_id, **fields
@@ -410,6 +412,7 @@ def _complete_if_done(batch_id: int) -> bool:
             name="completed",
             payload={field: getattr(batch, field) for field in COUNTER_FIELDS.values()},
         )
+        batch_completed_announce(batch)
         logger.info("batch_completed", batch_id=batch_id)
     return bool(done)
 

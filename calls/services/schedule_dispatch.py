@@ -59,6 +59,7 @@ from calls.services.schedule_index import (
 )
 from calls.services.schedule_runs import scheduled_run_after_attempt, scheduled_run_end
 from calls.services.schedule_times import cron_occurrences
+from calls.services.webhook_events import schedule_run_announce_on_commit
 from organizations.models import Organization, ScheduleIndexEntry
 from voiceagents.exceptions import ApplicationError
 from voiceagents.queue import enqueue
@@ -324,6 +325,7 @@ def _run_start(
     setups: dict[tuple[int, int | None], CallSetup] | None = None,
 ) -> None:
     """Fire a run just created: its batch, or its call's first attempt."""
+    schedule_run_announce_on_commit(run_id=run.pk)  # webhooks: schedule.run, after commit
     run.fired_at = now
     if schedule.batch_id is not None:
         _batch_run_start(schedule, run)

@@ -20,6 +20,7 @@ from calls.models import Call, CallEvent, CallStatus, EndReason
 from calls.services._common import _fail
 from calls.services.batch_rows import batch_row_call_ended_on_commit, batch_slot_freed_on_commit
 from calls.services.schedule_runs import scheduled_run_call_ended_on_commit
+from calls.services.webhook_events import call_ended_announce, call_started_announce
 
 __all__ = ["call_finalize", "call_mark_in_progress"]
 
@@ -83,6 +84,8 @@ def _advance(call: Call, status: str, *, at: dt.datetime, source: str, exact_tim
         columns.append(timestamp_field)
     call.save(update_fields=columns)
     _event(call, CallEvent.Kind.STATUS, f"{previous} → {status}", {"source": source}, at=at)
+    if status == CallStatus.IN_PROGRESS:
+        call_started_announce(call)
     return True
 
 
@@ -163,6 +166,7 @@ def _finalize(
         scheduled_run_call_ended_on_commit(call_id=call.pk)
     # Any call's end frees a slot of the organization: batches waiting for one dial at once.
     batch_slot_freed_on_commit(batch_id=call.batch_id)
+    call_ended_announce(call)  # webhooks: call.failed now, call.ended after the analysis
     logger.info("call_ended", call_id=call.pk, status=status, end_reason=reason, source=source)
     return True
 

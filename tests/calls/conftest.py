@@ -1,6 +1,7 @@
 """Fixtures of the calls tests. They live in support modules (one per feature) and are
 registered here by importing them."""
 
+from tests.calls.analysis_support import hooks, text_model  # noqa: F401
 from tests.calls.batch_input_support import batch_agent  # noqa: F401
 from tests.calls.batch_support import batch_org, dialer  # noqa: F401
 from tests.calls.bridge_support import (  # noqa: F401

@@ -14,6 +14,7 @@ bring their own).
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import numpy as np
@@ -74,3 +75,52 @@ class FakeOpenAIEmbeddings(JsonPostFake):
 
 def _error(message: str, kind: str, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+class FakeOpenAIChat(JsonPostFake):
+    """A loopback fake of OpenAI's ``POST /v1/chat/completions`` (what post-call analysis
+    asks), driven by the real ``openai`` SDK: the bearer-key check, and an answer whose
+    message ``content`` is :attr:`answer` as JSON (or :attr:`raw_answer` verbatim), as a
+    model with a ``json_schema`` response format answers. :attr:`status` other than 200
+    answers OpenAI's error body instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api_keys: set[str] = {API_KEY}
+        self.answer: Any = {}
+        self.raw_answer: str | None = None
+        self.status = 200
+
+    @property
+    def base_url(self) -> str:
+        return f"{super().base_url}/v1"
+
+    def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+        if headers.get("authorization") not in {f"Bearer {key}" for key in self.api_keys}:
+            return 401, _error(
+                "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+            )
+        if path != "/v1/chat/completions":
+            return 404, _error(f"Unknown path {path}.", "invalid_request_error", None)
+        if self.status != 200:
+            return self.status, _error("The server had an error.", "server_error", None)
+        if not body.get("messages") or not body.get("model"):
+            return 400, _error(
+                "'messages' and 'model' are required.", "invalid_request_error", None
+            )
+        content = self.raw_answer if self.raw_answer is not None else json.dumps(self.answer)
+        return 200, {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+        }

@@ -98,9 +98,24 @@ class CallDetailSerializer(CallSerializer):
     timeline = CallEventSerializer(source="events", many=True, read_only=True)
     transcript = TranscriptTurnSerializer(many=True, read_only=True)
     tool_invocations = ToolInvocationSerializer(many=True, read_only=True)
+    analysis = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="Post-call analysis: summary, sentiment (positive, neutral, negative), "
+        "goal_reached and the agent's `fields`; null until analysed or when it failed.",
+    )
 
     class Meta(CallSerializer.Meta):
-        fields = [*CallSerializer.Meta.fields, "timeline", "transcript", "tool_invocations"]
+        fields = [
+            *CallSerializer.Meta.fields,
+            "timeline",
+            "transcript",
+            "tool_invocations",
+            "analysis",
+            "analysis_status",
+            "analysis_error",
+            "analyzed_at",
+        ]
         read_only_fields = fields
 
 
