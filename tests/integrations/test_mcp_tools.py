@@ -295,3 +295,15 @@ def test_service_errors_are_tool_errors_with_their_codes(org_a, telegram_mcp):
         with pytest.raises(ToolTimedOut):
             tool_execution.tool_execute("telegram", "wait_for_reply", {"chat_id": "1"})
         assert ToolExecution.objects.filter(ok=False).count() == 5
+
+
+def test_tools_run_over_sse_too(org_a, telegram_sse):
+    make_integration(org_a, telegram_sse, slug="old-bot", timeout_seconds=1)
+    with tenant_context(org_a):
+        sent = tool_execution.tool_execute(
+            "old-bot", "send_message", {"chat_id": "9", "text": "hi"}
+        )
+        with pytest.raises(ToolTimedOut):
+            tool_execution.tool_execute("old-bot", "wait_for_reply", {"chat_id": "9"})
+
+    assert sent.result["chat_id"] == "9" and sent.result["text"] == "hi"
