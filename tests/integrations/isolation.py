@@ -116,3 +116,6 @@ register(
         can_delete=False,
     )
 )
+
+# Webhook endpoints and deliveries register themselves from their own module.
+import tests.integrations.webhook_isolation  # noqa: E402, F401
