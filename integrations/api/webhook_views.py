@@ -39,7 +39,6 @@ def _write_data(request: Request, *, partial: bool) -> dict[str, object]:
 
 class WebhookEndpointViewSet(OrganizationModelViewSet):
     serializer_class = WebhookEndpointSerializer
-    queryset = WebhookEndpoint.objects.none()  # for schema generation; get_queryset is real
     read_role = Role.ADMIN
     write_role = Role.ADMIN
     ordering_fields = ["created_at", "url"]

@@ -98,7 +98,7 @@ class CallDetailSerializer(CallSerializer):
     timeline = CallEventSerializer(source="events", many=True, read_only=True)
     transcript = TranscriptTurnSerializer(many=True, read_only=True)
     tool_invocations = ToolInvocationSerializer(many=True, read_only=True)
-    analysis = serializers.JSONField(
+    analysis = serializers.DictField(
         read_only=True,
         allow_null=True,
         help_text="Post-call analysis: summary, sentiment (positive, neutral, negative), "
