@@ -23,7 +23,8 @@ a worker killed at any point leaves nothing that a later run cannot finish.
   call that was never dialed (its task was lost).
 
 Runs are started by the control actions, by every call of the batch that ends (the freed slot
-is filled at once) and by the periodic tick (``batches_dispatch_due``).
+is filled at once), by the end of any other call of the organization while the batch waits
+for a slot (``batch_slot_freed_on_commit``) and by the periodic tick (``batches_dispatch_due``).
 """
 
 from __future__ import annotations
