@@ -163,5 +163,6 @@ class ProviderCredentialAdmin(RoleAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"{credential}: {credential.verification_message}", level)
 
 
-# Integrations (MCP servers), custom tools and their executions.
-from integrations import tool_admin  # noqa: E402, F401
+# Integrations (MCP servers), custom tools and their executions; outbound webhooks'
+# endpoints and their delivery log.
+from integrations import tool_admin, webhook_admin  # noqa: E402, F401
