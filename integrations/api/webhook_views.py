@@ -41,12 +41,21 @@ class WebhookEndpointViewSet(OrganizationModelViewSet):
     serializer_class = WebhookEndpointSerializer
     read_role = Role.ADMIN
     write_role = Role.ADMIN
-    ordering_fields = ["created_at", "url"]
-    ordering = ["created_at"]
 
     @property
     def filterset_class(self):
         return WebhookDeliveryFilterSet if getattr(self, "action", None) == "deliveries" else None
+
+    # The endpoints' ordering would otherwise reorder the deliveries log oldest first.
+    @property
+    def ordering_fields(self) -> list[str]:
+        deliveries = getattr(self, "action", None) == "deliveries"
+        return ["created_at"] if deliveries else ["created_at", "url"]
+
+    @property
+    def ordering(self) -> list[str]:
+        deliveries = getattr(self, "action", None) == "deliveries"
+        return ["-created_at", "-id"] if deliveries else ["created_at"]
 
     def get_queryset(self):
         if getattr(self, "action", None) == "deliveries":
