@@ -8,6 +8,7 @@ Everything reads the active tenant schema, so another organization's rows are si
 """
 
 from calls.selectors.batches import (
+    BATCH_REPORT_ANALYSIS_COLUMNS,
     BATCH_REPORT_COLUMNS,
     FINAL_BATCH_STATUSES,
     BatchProgress,
@@ -48,6 +49,7 @@ from calls.selectors.webhook_payloads import (
 )
 
 __all__ = [
+    "BATCH_REPORT_ANALYSIS_COLUMNS",
     "BATCH_REPORT_COLUMNS",
     "DEFAULT_FALLBACK_MESSAGE",
     "FINAL_BATCH_STATUSES",

@@ -20,6 +20,7 @@ from calls.models import Batch, BatchEvent, BatchRow, BatchRowStatus, BatchStatu
 from calls.selectors._common import by_pk
 
 __all__ = [
+    "BATCH_REPORT_ANALYSIS_COLUMNS",
     "BATCH_REPORT_COLUMNS",
     "RATE_WINDOW",
     "FINAL_BATCH_STATUSES",
@@ -53,6 +54,10 @@ BATCH_REPORT_COLUMNS = (
     "phone_number",
     "error",
 )
+# Then the calls' post-call analysis (of each row's last call): these three, then one column
+# per field of the agent's analysis schema, every one prefixed ``analysis_`` so a field may
+# share a name with a report column (``status``) without the two being confused.
+BATCH_REPORT_ANALYSIS_COLUMNS = ("summary", "sentiment", "goal_reached")
 _REPORT_CHUNK = 2000
 
 
@@ -181,20 +186,48 @@ def batch_progress_get(
 # --- the report ----------------------------------------------------------------------------------
 
 
+def _analysis_fields(batch: Batch) -> list[str]:
+    """The fields of the batch's agent's analysis schema as it is now (a field added since a
+    call was analysed is empty on that call's line), by name: the schema is stored as jsonb,
+    which keeps no key order."""
+    if batch.agent_id is None:
+        return []
+    schema = batch.agent.analysis_schema
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return sorted(str(name) for name in properties) if isinstance(properties, dict) else []
+
+
 def batch_report_header(*, batch: Batch) -> list[str]:
-    """``line_number``, the input's columns, then the report's own; a report column whose name
-    an input column already has is prefixed ``batch_``."""
+    """``line_number``, the input's columns, the report's own, then the analysis columns; a
+    report column whose name an input column already has is prefixed ``batch_``."""
     columns = [str(column) for column in batch.columns or []]
     taken = set(columns)
-    own = [f"batch_{name}" if name in taken else name for name in BATCH_REPORT_COLUMNS]
+    analysis = [
+        f"analysis_{name}" for name in (*BATCH_REPORT_ANALYSIS_COLUMNS, *_analysis_fields(batch))
+    ]
+    own = [
+        f"batch_{name}" if name in taken else name for name in (*BATCH_REPORT_COLUMNS, *analysis)
+    ]
     line = "batch_line_number" if "line_number" in taken else "line_number"
     return [line, *columns, *own]
+
+
+def _analysis_cells(analysis: Any, fields: list[str]) -> list[str]:
+    if not isinstance(analysis, dict):
+        return [""] * (len(BATCH_REPORT_ANALYSIS_COLUMNS) + len(fields))
+    extracted = analysis.get("fields")
+    extracted = extracted if isinstance(extracted, dict) else {}
+    return [
+        *(_cell(analysis.get(name)) for name in BATCH_REPORT_ANALYSIS_COLUMNS),
+        *(_cell(extracted.get(name)) for name in fields),
+    ]
 
 
 def batch_report_csv(*, batch: Batch, chunk_size: int = _REPORT_CHUNK) -> Iterator[str]:
     """The report as CSV text, one chunk of rows at a time (two queries per chunk, walking
     the (batch, line_number) index), so a batch of any size streams in constant memory."""
     columns = [str(column) for column in batch.columns or []]
+    fields = _analysis_fields(batch)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(batch_report_header(batch=batch))
@@ -217,13 +250,13 @@ def batch_report_csv(*, batch: Batch, chunk_size: int = _REPORT_CHUNK) -> Iterat
         )
         if not rows:
             break
-        calls: dict[int, list[tuple[int, int | None, str]]] = {}
-        for row_id, call_id, duration, end_reason in (
+        calls: dict[int, list[tuple[int, int | None, str, Any]]] = {}
+        for row_id, call_id, duration, end_reason, analysis in (
             Call.objects.filter(batch_row_id__in=[row[0] for row in rows])
             .order_by("id")
-            .values_list("batch_row_id", "id", "duration_seconds", "end_reason")
+            .values_list("batch_row_id", "id", "duration_seconds", "end_reason", "analysis")
         ):
-            calls.setdefault(row_id, []).append((call_id, duration, end_reason))
+            calls.setdefault(row_id, []).append((call_id, duration, end_reason, analysis))
         for row_id, line, raw, status, outcome, attempts, phone, error, last_call_id in rows:
             row_calls = calls.get(row_id, [])
             last = next((c for c in row_calls if c[0] == last_call_id), None) or (
@@ -242,6 +275,7 @@ def batch_report_csv(*, batch: Batch, chunk_size: int = _REPORT_CHUNK) -> Iterat
                     last[2] if last else "",
                     phone,
                     error,
+                    *_analysis_cells(last[3] if last else None, fields),
                 ]
             )
         last_line = rows[-1][1]

@@ -233,6 +233,11 @@ def test_rows_are_listed_in_input_order_filtered_by_status_and_paginated(member,
     assert member.get(f"/api/v1/batches/{batch_id}/rows/?status=nope").status_code == 400
 
 
+# The analysis columns of a line whose call was not analysed (tests/calls/
+# test_batch_report_analysis.py fills them).
+NO_ANALYSIS = ["", "", ""]
+
+
 def test_the_report_has_one_line_per_input_row_in_input_order(member, batch_agent, alpha):
     batch_id = upload(member, batch_agent).json()["id"]
     with alpha():
@@ -278,6 +283,9 @@ def test_the_report_has_one_line_per_input_row_in_input_order(member, batch_agen
             "end_reason",
             "phone_number",
             "error",
+            "analysis_summary",
+            "analysis_sentiment",
+            "analysis_goal_reached",
         ],
         [
             "2",
@@ -292,6 +300,7 @@ def test_the_report_has_one_line_per_input_row_in_input_order(member, batch_agen
             "completed",
             ADA,
             "",
+            *NO_ANALYSIS,
         ],
         [
             "3",
@@ -306,8 +315,23 @@ def test_the_report_has_one_line_per_input_row_in_input_order(member, batch_agen
             "",
             "",
             "'nope' is not a valid phone number.",
+            *NO_ANALYSIS,
         ],
-        ["4", ADA, "Ada", "gold", "skipped", "", "0", "", "", "", ADA, "Duplicate of line 2."],
+        [
+            "4",
+            ADA,
+            "Ada",
+            "gold",
+            "skipped",
+            "",
+            "0",
+            "",
+            "",
+            "",
+            ADA,
+            "Duplicate of line 2.",
+            *NO_ANALYSIS,
+        ],
     ]
     assert (
         member.get(f"/api/v1/batches/{batch_id}/report.csv", HTTP_ACCEPT="text/csv").status_code

@@ -249,7 +249,9 @@ class BatchViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
                 OpenApiTypes.STR,
                 description="One line per input row, in input order: line_number, the input's "
                 "columns, status, outcome, attempts, call_ids, duration_seconds, end_reason, "
-                "phone_number, error.",
+                "phone_number, error, then the last call's analysis: analysis_summary, "
+                "analysis_sentiment, analysis_goal_reached and analysis_<field> per field of "
+                "the agent's analysis schema.",
             )
         },
         filters=False,
