@@ -9,6 +9,9 @@ import pytest
 from cryptography.fernet import Fernet
 from django_tenants.utils import tenant_context
 
+# The batch dialing tests' committed organization and (agent, number), for the webhook events.
+from tests.calls.batch_support import batch_org, dialer  # noqa: F401
+
 # The tools tests' fakes and settings (tests/integrations/tool_support.py) and the bridge's.
 from tests.calls.bridge_support import (  # noqa: E402, F401
     _channel_layer_namespace,
