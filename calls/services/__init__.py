@@ -83,7 +83,7 @@ from calls.services.phone_numbers import (
     routing_rules_replace,
 )
 from calls.services.schedule_dispatch import schedules_dispatch_due
-from calls.services.schedule_runs import scheduled_run_call_ended
+from calls.services.schedule_runs import scheduled_run_call_ended, scheduled_runs_repair
 from calls.services.schedules import (
     SchedulePreview,
     schedule_call,
@@ -195,6 +195,7 @@ __all__ = [
     "schedule_run_now",
     "schedule_update",
     "scheduled_run_call_ended",
+    "scheduled_runs_repair",
     "schedules_dispatch_due",
     "SENTIMENTS",
     "analysis_response_schema",

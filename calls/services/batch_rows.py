@@ -45,6 +45,7 @@ from calls.models import (
 )
 from calls.models.batches import COUNTER_FIELDS
 from calls.selectors import batches_waiting_for_slot, current_organization
+from calls.services.schedule_batch_runs import scheduled_run_batch_ended
 from calls.services.webhook_events import batch_completed_announce, batch_progress_announce
 from calls.windows import next_window_start
 from organizations.models import Organization, User
@@ -413,6 +414,7 @@ def _complete_if_done(batch_id: int) -> bool:
             payload={field: getattr(batch, field) for field in COUNTER_FIELDS.values()},
         )
         batch_completed_announce(batch)
+        scheduled_run_batch_ended(batch=batch)  # the schedule's run that started it, if any
         logger.info("batch_completed", batch_id=batch_id)
     return bool(done)
 

@@ -52,6 +52,7 @@ from calls.services.batch_control import batch_start
 from calls.services.batch_dispatch import DNC_REASON
 from calls.services.batches import BATCH_SETTINGS_FIELDS
 from calls.services.outbound import CallSetup, call_initiate, call_setup_prepare
+from calls.services.schedule_batch_runs import scheduled_run_batch_ended
 from calls.services.schedule_index import (
     schedule_index_sync,
     schedule_next_occurrence,
@@ -412,6 +413,9 @@ def _batch_run_start(schedule: ScheduledCall, run: ScheduledRun) -> None:
     run.attempts = 1
     run.batch = batch
     scheduled_run_end(run, ScheduledRunStatus.STARTED)
+    # A batch with nothing to dial completed inside batch_start, before its run was started.
+    batch.refresh_from_db(fields=["status", *COUNTER_FIELDS.values()])
+    scheduled_run_batch_ended(batch=batch)
 
 
 def _batch_copy(template: Batch, run: ScheduledRun) -> Batch:

@@ -1,6 +1,7 @@
 """A scheduled run's attempts: what an attempt came to for the run (done, or another attempt
-per the schedule's retry policy), and the hook a call's end calls (``_finalize`` in
-calls.services.timeline), which records it once the call's transaction commits."""
+per the schedule's retry policy), the hook a call's end calls (``_finalize`` in
+calls.services.timeline), which records it once the call's transaction commits, and the
+repair of runs whose hook was lost (``scheduled_runs_repair``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from django_tenants.utils import schema_context
 
 from calls.models import (
     FINAL_STATUSES,
+    Batch,
     BatchRowOutcome,
+    BatchStatus,
     Call,
     ScheduledCall,
     ScheduledRun,
@@ -21,6 +24,7 @@ from calls.models import (
     ScheduleStatus,
 )
 from calls.services.batch_rows import batch_row_outcome_for_call
+from calls.services.schedule_batch_runs import scheduled_run_batch_ended
 from calls.services.schedule_index import schedule_index_lock, schedule_index_sync
 from voiceagents.tenancy import current_schema_name
 
@@ -29,9 +33,15 @@ __all__ = [
     "scheduled_run_call_ended",
     "scheduled_run_call_ended_on_commit",
     "scheduled_run_end",
+    "scheduled_runs_repair",
 ]
 
 logger = structlog.get_logger(__name__)
+
+# A run whose call ended this long ago and is still in progress lost its end-of-call hook
+# (the process died between the call's commit and the hook's): the hook itself runs within
+# moments of the commit, and the repair leaves it that time rather than contend with it.
+REPAIR_AFTER = dt.timedelta(seconds=60)
 
 
 def scheduled_run_end(
@@ -123,3 +133,39 @@ def scheduled_run_call_ended(*, call_id: int) -> ScheduledRun | None:
         status=run.status,
     )
     return run
+
+
+# --- lost hooks -----------------------------------------------------------------------------------
+
+
+def scheduled_runs_repair(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Finish what a lost hook left, in the active organization (the stale-calls sweep runs
+    this for each): runs ``in_progress`` whose call is final get its outcome (a retry or the
+    end) through ``scheduled_run_call_ended``, the hook's own function under the hook's own
+    locks, so a hook that runs late as well changes nothing; ``started`` runs whose batch
+    completed or was canceled are finished from its counters. Returns how many were repaired."""
+    now = now or timezone.now()
+    call_ids = list(
+        ScheduledRun.objects.filter(
+            status=ScheduledRunStatus.IN_PROGRESS,
+            call__status__in=FINAL_STATUSES,
+            call__ended_at__lt=now - REPAIR_AFTER,
+        )
+        .order_by("call__ended_at")
+        .values_list("call_id", flat=True)[:limit]
+    )
+    repaired = 0
+    for call_id in call_ids:
+        assert call_id is not None
+        if scheduled_run_call_ended(call_id=call_id) is not None:
+            logger.warning("scheduled_run_repaired", call_id=call_id)
+            repaired += 1
+    batch_ids = list(
+        ScheduledRun.objects.filter(
+            status=ScheduledRunStatus.STARTED,
+            batch__status__in=(BatchStatus.COMPLETED, BatchStatus.CANCELED),
+        ).values_list("batch_id", flat=True)[:limit]
+    )
+    for batch in Batch.objects.filter(pk__in=batch_ids):
+        repaired += scheduled_run_batch_ended(batch=batch)
+    return repaired

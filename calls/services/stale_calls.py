@@ -4,6 +4,10 @@ came (or the process holding the media stream died). This reconciles them: the c
 asked what really happened where it can be, and a call it cannot vouch for is ended as
 ``stale_call``; either way the call's timeline says so.
 
+The sweep then repairs the scheduled runs whose end-of-call hook was lost (a process died
+between a call's commit and the hook), and those of batches that ended
+(``scheduled_runs_repair``): the same periodic visit of every organization.
+
 Safe to run on several workers at once: each call is handled in its own transaction under a
 row lock taken with SKIP LOCKED, so a call another worker holds (or a webhook is updating) is
 left to that one, and the conditions are checked again on the locked row.
@@ -26,6 +30,7 @@ from calls import lifecycle
 from calls.control import bridge_control_send
 from calls.exceptions import CallsErrorCode, CarrierNotConfigured
 from calls.models import Call, CallEvent, CallStatus, EndReason
+from calls.services.schedule_runs import scheduled_runs_repair
 from calls.services.timeline import _advance, _event, _finalize
 from calls.telephony.base import CallState, CarrierError
 from calls.telephony.credentials import carrier_client
@@ -76,7 +81,8 @@ def call_stale_reconcile(
     *, now: dt.datetime | None = None, limit: int = 200
 ) -> list[StaleCallOutcome]:
     """Reconcile up to ``limit`` stale calls of the active organization; returns what was done
-    to each (calls another worker holds are skipped). Keeps nothing between runs."""
+    to each (calls another worker holds are skipped), then repairs the organization's
+    scheduled runs left behind by lost hooks. Keeps nothing between runs."""
     now = now or timezone.now()
     call_ids = list(_stale_calls(now).order_by("created_at").values_list("pk", flat=True)[:limit])
     outcomes = []
@@ -84,6 +90,7 @@ def call_stale_reconcile(
         outcome = _reconcile(call_id, now)
         if outcome is not None:
             outcomes.append(outcome)
+    scheduled_runs_repair(now=now, limit=limit)
     return outcomes
 
 
