@@ -8,6 +8,10 @@ gives customers (not with our own code), records what it got, and answers by pat
 - ``/slow``: answers after ``slow_seconds``.
 
 A request whose signature does not verify is answered 401 and recorded as not verified.
+
+``ToolEndpoint(tls=True)`` serves HTTPS with a certificate for 127.0.0.1 from a ``trustme``
+CA, which clients trust through ``SSL_CERT_FILE`` (:meth:`ToolEndpoint.ca_file`), as in
+tests/fakes/https_files.py: the code under test keeps its default TLS context.
 """
 
 from __future__ import annotations
@@ -15,10 +19,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
+import tempfile
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
+
+import trustme
 
 from tests.fakes.http_server import LoopbackHTTPFake, QuietHandler
 
@@ -46,14 +55,39 @@ class Received:
 
 
 class ToolEndpoint(LoopbackHTTPFake):
-    def __init__(self, secret: str = "") -> None:
+    def __init__(self, secret: str = "", *, tls: bool = False) -> None:
         self.secret = secret
         self.slow_seconds = 5.0
         self.received: list[Received] = []
         super().__init__(_handler(self))
+        self._ca: trustme.CA | None = None
+        self._ca_dir: tempfile.TemporaryDirectory[str] | None = None
+        if tls:
+            self._ca = trustme.CA()
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._ca_dir = tempfile.TemporaryDirectory()
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self._ca is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_port}"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
+
+    def ca_file(self) -> str:
+        """The PEM file of the CA that signed the HTTPS certificate."""
+        assert self._ca is not None and self._ca_dir is not None, "not a TLS endpoint"
+        path = Path(self._ca_dir.name) / "ca.pem"
+        self._ca.cert_pem.write_to_path(str(path))
+        return str(path)
+
+    def stop(self) -> None:
+        super().stop()
+        if self._ca_dir is not None:
+            self._ca_dir.cleanup()
 
 
 def _handler(fake: ToolEndpoint) -> type[BaseHTTPRequestHandler]:
