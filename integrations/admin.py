@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from integrations import services
+from integrations import selectors, services
 from integrations.kinds import KINDS
 from integrations.models import ProviderCredential, VerificationStatus
 from organizations.actors import request_user
@@ -139,7 +139,10 @@ class ProviderCredentialAdmin(RoleAdminMixin, admin.ModelAdmin):
         if form.cleaned_data.get("new_secret"):
             data["secret"] = form.cleaned_data["new_secret"]
         if change:
-            saved = services.credential_update(credential=obj, data=data, actor=actor)
+            # The form has already written the label onto ``obj``: the service compares it
+            # with the stored row to know what changed.
+            stored = selectors.credential_get(credential_id=obj.pk)
+            saved = services.credential_update(credential=stored, data=data, actor=actor)
         else:
             saved = services.credential_create(kind=form.cleaned_data["kind"], actor=actor, **data)
         obj.pk = saved.pk

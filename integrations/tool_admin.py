@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from integrations import tool_execution, tool_services
+from integrations import tool_execution, tool_selectors, tool_services
 from integrations.exceptions import ToolError
 from integrations.models import CustomTool, ExecutionSource, Integration, ToolExecution
 from organizations.actors import request_user
@@ -166,7 +166,10 @@ class IntegrationAdmin(RoleAdminMixin, admin.ModelAdmin):
         data = form.data_for_service()
         actor = request_user(request)
         if change:
-            saved = tool_services.integration_update(integration=obj, data=data, actor=actor)
+            # The form has already written its values onto ``obj``: the service compares
+            # them with the stored row to know what changed.
+            stored = tool_selectors.integration_get(integration_id=obj.pk)
+            saved = tool_services.integration_update(integration=stored, data=data, actor=actor)
         else:
             saved = tool_services.integration_create(data=data, actor=actor)
         obj.pk = saved.pk
@@ -316,8 +319,9 @@ class CustomToolAdmin(RoleAdminMixin, admin.ModelAdmin):
         data = form.data_for_service()
         actor = request_user(request)
         if change:
+            stored = tool_selectors.custom_tool_get(custom_tool_id=obj.pk)  # as above
             saved, _secret = tool_services.custom_tool_update(
-                custom_tool=obj, data=data, actor=actor
+                custom_tool=stored, data=data, actor=actor
             )
         else:
             saved, secret = tool_services.custom_tool_create(data=data, actor=actor)
