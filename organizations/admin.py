@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from organizations import services
+from organizations import selectors, services
 from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin, ServiceErrorAdminMixin
 from organizations.admin_site import platform_admin
@@ -144,10 +144,11 @@ class MembershipAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
         return False  # people join by invitation (API) so they prove they own the address
 
     def save_model(self, request, obj, form, change):
-        try:
-            services.member_update(membership=obj, role=obj.role)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
+        # The form has already written the new role onto ``obj``: the service compares it with
+        # the stored row (is an owner stepping down?). Its refusals are shown on the form
+        # (ServiceErrorAdminMixin), the role unchanged.
+        stored = selectors.membership_get(organization=current_tenant(), membership_id=obj.pk)
+        services.member_update(membership=stored, role=form.cleaned_data["role"])
 
     def delete_model(self, request, obj):
         try:
