@@ -64,6 +64,13 @@ def schedules_dispatch_due() -> int:
     return services.schedules_dispatch_due()
 
 
+@shared_task(name="calls.scheduled_calls_place", acks_late=True, ignore_result=True)
+def scheduled_calls_place(call_ids: list[int]) -> int:
+    """Dial the calls one claim of the schedules' tick started in an organization (one task
+    for them, not one each); run twice or after a crash, it dials only those not dialed."""
+    return services.scheduled_calls_place(call_ids=call_ids)
+
+
 @shared_task(name="calls.call_analyze", acks_late=True, ignore_result=True)
 def call_analyze(call_id: int) -> None:
     """Post-call analysis of a completed call, then its call.ended webhook (sent from

@@ -82,7 +82,7 @@ from calls.services.phone_numbers import (
     routing_rule_clean,
     routing_rules_replace,
 )
-from calls.services.schedule_dispatch import schedules_dispatch_due
+from calls.services.schedule_dispatch import scheduled_calls_place, schedules_dispatch_due
 from calls.services.schedule_runs import scheduled_run_call_ended, scheduled_runs_repair
 from calls.services.schedules import (
     SchedulePreview,
@@ -196,6 +196,7 @@ __all__ = [
     "schedule_update",
     "scheduled_run_call_ended",
     "scheduled_runs_repair",
+    "scheduled_calls_place",
     "schedules_dispatch_due",
     "SENTIMENTS",
     "analysis_response_schema",

@@ -99,6 +99,7 @@ def call_initiate(
     batch_row_id: int | None = None,
     schedule_id: int | None = None,
     setup: CallSetup | None = None,
+    place: bool = True,
 ) -> Call:
     """Start an outbound call: the Call row is created now (queued) and dialed by a Celery task
     once this transaction commits, so an API request never waits on the carrier and a
@@ -106,7 +107,9 @@ def call_initiate(
     is checked under a lock. A batch's dispatcher passes the batch and the row the call is
     for (``batch_id``, ``batch_row_id``), and the agent and caller id it checked once for
     the rows it claims together (``setup``, from ``call_setup_prepare``, which then stands
-    for ``agent_id`` and ``from_phone``)."""
+    for ``agent_id`` and ``from_phone``). ``place=False`` sends no ``calls.call_place``: the
+    caller dials the call after commit itself, with others (the schedules' dispatcher sends
+    one task for a claim's calls of an organization)."""
     to_number = e164(to_phone, field="to_phone")
     agent = setup.agent if setup is not None else _available_agent(agent_id)
     if variables is not None and not isinstance(variables, Mapping):
@@ -136,7 +139,8 @@ def call_initiate(
             "created",
             {"to": to_number, "from": phone_number.number, "agent_id": agent.pk},
         )
-        enqueue_on_commit(CALL_PLACE_TASK, call_id=call.pk)
+        if place:
+            enqueue_on_commit(CALL_PLACE_TASK, call_id=call.pk)
         provider = call.provider
         transaction.on_commit(lambda: CALLS_STARTED.labels("outbound", provider).inc())
     logger.info("call_initiated", call_id=call.pk, agent_id=agent.pk)
@@ -168,11 +172,12 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def call_place(*, call_id: int) -> Call | None:
+def call_place(*, call_id: int, client: CarrierClient | None = None) -> Call | None:
     """Ask the carrier to dial a queued outbound call, at most once: ``placed_at`` is claimed
     with a conditional update first, so a task run twice (or a call ended before its turn)
     never rings anyone twice. A carrier refusal ends the call as failed with the carrier's
-    code and message."""
+    code and message. ``client``: the active organization's client for the call's carrier,
+    built once by a caller that dials many calls (built here otherwise)."""
     claimed = Call.objects.filter(
         pk=call_id, status=CallStatus.QUEUED, placed_at__isnull=True
     ).update(placed_at=timezone.now())
@@ -183,7 +188,8 @@ def call_place(*, call_id: int) -> Call | None:
     agent = call.agent
     ref = call_ref_issue(schema_name=current_schema_name(), call_id=call.pk)
     try:
-        client = carrier_client(call.provider)
+        if client is None:
+            client = carrier_client(call.provider)
         spec = carrier_spec(call.provider)
         placed = client.place_call(
             to=call.to_number,

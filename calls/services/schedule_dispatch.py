@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -34,12 +35,13 @@ from django.db.models import Count
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from calls.exceptions import ConcurrencyLimitReached
+from calls.exceptions import CarrierNotConfigured, ConcurrencyLimitReached
 from calls.models import (
     Batch,
     BatchRow,
     BatchRowOutcome,
     BatchRowStatus,
+    Call,
     MissedRunPolicy,
     ScheduledCall,
     ScheduledRun,
@@ -51,7 +53,7 @@ from calls.selectors import dnc_numbers_listed
 from calls.services.batch_control import batch_start
 from calls.services.batch_dispatch import DNC_REASON
 from calls.services.batches import BATCH_SETTINGS_FIELDS
-from calls.services.outbound import CallSetup, call_initiate, call_setup_prepare
+from calls.services.outbound import CallSetup, call_initiate, call_place, call_setup_prepare
 from calls.services.schedule_batch_runs import scheduled_run_batch_ended
 from calls.services.schedule_index import (
     schedule_index_sync,
@@ -60,15 +62,22 @@ from calls.services.schedule_index import (
 )
 from calls.services.schedule_runs import scheduled_run_after_attempt, scheduled_run_end
 from calls.services.schedule_times import cron_occurrences
-from calls.services.webhook_events import schedule_run_announce_on_commit
+from calls.services.webhook_events import (
+    schedule_run_announce,
+    schedule_run_announce_on_commit,
+)
+from calls.telephony.base import CarrierClient
+from calls.telephony.credentials import carrier_client
 from organizations.models import Organization, ScheduleIndexEntry
 from voiceagents.exceptions import ApplicationError
-from voiceagents.queue import enqueue
+from voiceagents.queue import enqueue, enqueue_on_commit
 from voiceagents.tenancy import current_schema_name
 
 __all__ = [
+    "SCHEDULED_CALLS_PLACE_TASK",
     "SCHEDULES_DISPATCH_TASK",
     "schedule_fire_now",
+    "scheduled_calls_place",
     "schedules_due_query",
     "schedules_dispatch_due",
 ]
@@ -77,6 +86,8 @@ logger = structlog.get_logger(__name__)
 
 # The Celery task of the tick (calls.tasks), sent by name when a tick leaves work behind.
 SCHEDULES_DISPATCH_TASK = "calls.schedules_dispatch_due"
+# The Celery task that dials the calls a claim started for one organization (calls.tasks).
+SCHEDULED_CALLS_PLACE_TASK = "calls.scheduled_calls_place"
 # Index entries claimed per transaction.
 CLAIM_LIMIT = 200
 # One tick stops after this long and sends the next, so it never holds a worker for long.
@@ -93,6 +104,55 @@ _MISSED_COUNT_LIMIT = 1000
 
 
 # --- the tick -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Chunk:
+    """A claim's schedules of one organization, read with one query each rather than one per
+    schedule: the schedules (locked), their due retries (locked), which of their numbers are on
+    the do-not-call list; the agent and caller-id setups made once per (agent, number)
+    (``call_setup_prepare``). It gathers the calls started, dialed together after the claim
+    commits by one ``calls.scheduled_calls_place`` (not one task per call), and the runs
+    fired, announced after commit from one read."""
+
+    schedules: dict[int, ScheduledCall]
+    retries: dict[int, list[ScheduledRun]]
+    dnc_listed: set[str]
+    setups: dict[tuple[int, int | None], CallSetup] = field(default_factory=dict)
+    call_ids: list[int] = field(default_factory=list)
+    run_ids: list[int] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, schedule_ids: list[int], now: dt.datetime) -> _Chunk:
+        # Locked in the claim's order after their index entries (the lock order of
+        # calls.services.schedule_index): no other writer holds one while we hold its entry.
+        schedules = ScheduledCall.objects.select_for_update(of=("self",)).in_bulk(schedule_ids)
+        retries: dict[int, list[ScheduledRun]] = defaultdict(list)
+        due_retries = ScheduledRun.objects.select_for_update().filter(
+            schedule_id__in=schedule_ids,
+            status=ScheduledRunStatus.WAITING,
+            next_attempt_at__lte=now,
+        )
+        for run in due_retries:
+            retries[run.schedule_id].append(run)
+        numbers = {schedule.phone_number for schedule in schedules.values()} - {""}
+        return cls(schedules, retries, dnc_numbers_listed(numbers=numbers))
+
+    def announce_on_commit(self) -> None:
+        """``schedule.run`` for each run fired, once the claim commits, with the run as it
+        committed (as ``schedule_run_announce_on_commit`` does for one)."""
+        run_ids = self.run_ids
+        if not run_ids:
+            return
+        schema = current_schema_name()
+
+        def announce() -> None:
+            with schema_context(schema):
+                fired = ScheduledRun.objects.select_related("schedule").filter(pk__in=run_ids)
+                for run in fired.order_by("pk"):
+                    schedule_run_announce(run.schedule, run)
+
+        transaction.on_commit(announce)
 
 
 def schedules_due_query(*, now: dt.datetime, limit: int = CLAIM_LIMIT) -> Any:
@@ -144,52 +204,43 @@ def _claim_and_fire(*, now: dt.datetime, limit: int) -> int:
             if organization is None:
                 continue
             with tenant_context(organization):
-                # The agent and caller id checks and lookups, once per (agent, number) for
-                # the claim's schedules of this organization (``call_setup_prepare``).
-                setups: dict[tuple[int, int | None], CallSetup] = {}
+                chunk = _Chunk.load([schedule_id for _entry, schedule_id in items], now)
                 for entry_id, schedule_id in items:
-                    _process_guarded(entry_id, schedule_id, now, setups)
+                    _process_guarded(entry_id, schedule_id, now, chunk)
+                chunk.announce_on_commit()
+                if chunk.call_ids:
+                    enqueue_on_commit(SCHEDULED_CALLS_PLACE_TASK, call_ids=chunk.call_ids)
     return len(entries)
 
 
-def _process_guarded(
-    entry_id: int,
-    schedule_id: int,
-    now: dt.datetime,
-    setups: dict[tuple[int, int | None], CallSetup],
-) -> None:
+def _process_guarded(entry_id: int, schedule_id: int, now: dt.datetime, chunk: _Chunk) -> None:
+    calls, runs = len(chunk.call_ids), len(chunk.run_ids)
     try:
         with transaction.atomic():
-            _process(schedule_id, now, setups)
+            _process(schedule_id, now, chunk)
     except Exception as exc:  # one schedule's trouble must not stop the others
+        del chunk.call_ids[calls:], chunk.run_ids[runs:]  # rolled back with the savepoint
         logger.exception("schedule_dispatch_failed", schedule_id=schedule_id, error=repr(exc))
         ScheduleIndexEntry.objects.filter(pk=entry_id).update(next_run_at=now + ERROR_BACKOFF)
 
 
-def _process(
-    schedule_id: int, now: dt.datetime, setups: dict[tuple[int, int | None], CallSetup]
-) -> None:
+def _process(schedule_id: int, now: dt.datetime, chunk: _Chunk) -> None:
     """A claimed schedule: its due retries, its due occurrence, its next time in the index."""
-    schedule = ScheduledCall.objects.select_for_update(of=("self",)).filter(pk=schedule_id).first()
+    schedule = chunk.schedules.get(schedule_id)
     if schedule is None:
         ScheduleIndexEntry.objects.filter(
             schema_name=current_schema_name(), schedule_id=schedule_id
         ).delete()
         return
     if schedule.status in (ScheduleStatus.ACTIVE, ScheduleStatus.COMPLETED):
-        waiting = ScheduledRun.objects.select_for_update().filter(
-            schedule_id=schedule.pk,
-            status=ScheduledRunStatus.WAITING,
-            next_attempt_at__lte=now,
-        )
-        for run in waiting:
-            _attempt(schedule, run, now, setups)
+        for run in chunk.retries.get(schedule.pk, []):
+            _attempt(schedule, run, now, chunk)
     if (
         schedule.status == ScheduleStatus.ACTIVE
         and schedule.next_run_at is not None
         and schedule.next_run_at <= now
     ):
-        _occurrence_due(schedule, now, setups)
+        _occurrence_due(schedule, now, chunk)
     schedule_index_sync(schedule)
 
 
@@ -216,11 +267,7 @@ def _due_occurrences(schedule: ScheduledCall, now: dt.datetime) -> tuple[dt.date
     return newest, count
 
 
-def _occurrence_due(
-    schedule: ScheduledCall,
-    now: dt.datetime,
-    setups: dict[tuple[int, int | None], CallSetup] | None = None,
-) -> None:
+def _occurrence_due(schedule: ScheduledCall, now: dt.datetime, chunk: _Chunk) -> None:
     """Fire (or, missed beyond the policy, skip) the due occurrence, once however many are
     due, and move ``next_run_at`` to the first occurrence after now."""
     newest, count = _due_occurrences(schedule, now)
@@ -243,7 +290,8 @@ def _occurrence_due(
                 f"Missed: {_count_text(count)} due since {_local(schedule, schedule.next_run_at)}"
                 f", found {_duration(late)} late; run once now."
             )
-        run = ScheduledRun.objects.create(
+        # Saved (one INSERT) once its start is known; the unique occurrence still guards it.
+        run = ScheduledRun(
             schedule=schedule,
             due_at=newest,
             trigger=ScheduledRun.Trigger.MISSED if missed else ScheduledRun.Trigger.SCHEDULE,
@@ -252,7 +300,7 @@ def _occurrence_due(
             details=details,
         )
         schedule.run_count += 1
-        _run_start(schedule, run, now, setups)
+        _run_start(schedule, run, now, chunk)
     else:
         run = ScheduledRun.objects.create(
             schedule=schedule,
@@ -320,35 +368,41 @@ def _local(schedule: ScheduledCall, at: dt.datetime | None) -> str:
 
 
 def _run_start(
-    schedule: ScheduledCall,
-    run: ScheduledRun,
-    now: dt.datetime,
-    setups: dict[tuple[int, int | None], CallSetup] | None = None,
+    schedule: ScheduledCall, run: ScheduledRun, now: dt.datetime, chunk: _Chunk | None = None
 ) -> None:
-    """Fire a run just created: its batch, or its call's first attempt."""
-    schedule_run_announce_on_commit(run_id=run.pk)  # webhooks: schedule.run, after commit
+    """Fire a run (saved by how it starts): its batch, or its call's first attempt; then
+    ``schedule.run`` for it after commit (webhooks)."""
     run.fired_at = now
     if schedule.batch_id is not None:
         _batch_run_start(schedule, run)
-        return
-    _attempt(schedule, run, now, setups)
+    else:
+        _attempt(schedule, run, now, chunk)
+    assert run.pk is not None  # every start saves the run
+    if chunk is not None:
+        chunk.run_ids.append(run.pk)
+    else:
+        schedule_run_announce_on_commit(run_id=run.pk)
 
 
 def _attempt(
-    schedule: ScheduledCall,
-    run: ScheduledRun,
-    now: dt.datetime,
-    setups: dict[tuple[int, int | None], CallSetup] | None = None,
+    schedule: ScheduledCall, run: ScheduledRun, now: dt.datetime, chunk: _Chunk | None = None
 ) -> None:
-    """One attempt of a run's call: the do-not-call list, then ``call_initiate``."""
+    """One attempt of a run's call: the do-not-call list, then ``call_initiate``. In a claim
+    (``chunk``) the call is dialed with the claim's others; alone (run-now), by its own
+    ``calls.call_place`` as any single call."""
     if run.fired_at is None:
         run.fired_at = now
-    if dnc_numbers_listed(numbers={schedule.phone_number}):
+    listed = (
+        chunk.dnc_listed
+        if chunk is not None
+        else dnc_numbers_listed(numbers={schedule.phone_number})
+    )
+    if schedule.phone_number in listed:
         scheduled_run_end(run, ScheduledRunStatus.SKIPPED, reason=DNC_REASON)
         return
     try:
         key = (schedule.agent_id, schedule.from_number_id)
-        setup = (setups or {}).get(key)
+        setup = chunk.setups.get(key) if chunk is not None else None
         if setup is None:
             setup = call_setup_prepare(
                 agent_id=schedule.agent_id,
@@ -356,15 +410,18 @@ def _attempt(
                 if schedule.from_number is not None
                 else None,
             )
-            if setups is not None:
-                setups[key] = setup
+            if chunk is not None:
+                chunk.setups[key] = setup
         call = call_initiate(
             agent_id=schedule.agent_id,
             to_phone=schedule.phone_number,
             variables=schedule.variables,
             schedule_id=schedule.pk,
             setup=setup,
+            place=chunk is None,
         )
+        if chunk is not None:
+            chunk.call_ids.append(call.pk)
     except ConcurrencyLimitReached:
         # Waits for a slot; not an attempt.
         run.status = ScheduledRunStatus.WAITING
@@ -481,3 +538,31 @@ def schedule_fire_now(schedule: ScheduledCall) -> ScheduledRun:
     schedule.save(update_fields=["last_run", "updated_at"])
     schedule_index_sync(schedule)
     return run
+
+
+# --- dialing a claim's calls ----------------------------------------------------------------------
+
+
+def scheduled_calls_place(*, call_ids: list[int]) -> int:
+    """Dial the calls a claim started in the active organization, each through
+    ``call_place`` (at most once: a task run twice, or after a crash half-way, dials only
+    those not dialed yet), with one carrier client per carrier for all of them. One call's
+    trouble is logged and the others are still dialed. Returns how many were dialed."""
+    providers = dict(Call.objects.filter(pk__in=call_ids).values_list("pk", "provider"))
+    clients: dict[str, CarrierClient | None] = {}
+    placed = 0
+    for call_id in call_ids:
+        provider = providers.get(call_id)
+        if provider is None:
+            continue
+        if provider not in clients:
+            try:
+                clients[provider] = carrier_client(provider)
+            except CarrierNotConfigured:
+                clients[provider] = None  # each call then fails in call_place, with the reason
+        try:
+            if call_place(call_id=call_id, client=clients[provider]) is not None:
+                placed += 1
+        except Exception as exc:  # as the call's own call_place task would, alone
+            logger.exception("scheduled_call_place_failed", call_id=call_id, error=repr(exc))
+    return placed
