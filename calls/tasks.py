@@ -66,8 +66,9 @@ def schedules_dispatch_due() -> int:
 
 @shared_task(name="calls.scheduled_calls_place", acks_late=True, ignore_result=True)
 def scheduled_calls_place(call_ids: list[int]) -> int:
-    """Dial the calls one claim of the schedules' tick started in an organization (one task
-    for them, not one each); run twice or after a crash, it dials only those not dialed."""
+    """Dial a few of the calls one claim of the schedules' tick started in an organization
+    (one task for several, not one each); run twice or after a crash, it dials only those not
+    dialed yet."""
     return services.scheduled_calls_place(call_ids=call_ids)
 
 

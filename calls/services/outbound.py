@@ -109,7 +109,7 @@ def call_initiate(
     the rows it claims together (``setup``, from ``call_setup_prepare``, which then stands
     for ``agent_id`` and ``from_phone``). ``place=False`` sends no ``calls.call_place``: the
     caller dials the call after commit itself, with others (the schedules' dispatcher sends
-    one task for a claim's calls of an organization)."""
+    one task for several of a claim's calls)."""
     to_number = e164(to_phone, field="to_phone")
     agent = setup.agent if setup is not None else _available_agent(agent_id)
     if variables is not None and not isinstance(variables, Mapping):

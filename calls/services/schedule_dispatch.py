@@ -90,6 +90,11 @@ SCHEDULES_DISPATCH_TASK = "calls.schedules_dispatch_due"
 SCHEDULED_CALLS_PLACE_TASK = "calls.scheduled_calls_place"
 # Index entries claimed per transaction.
 CLAIM_LIMIT = 200
+# Calls one calls.scheduled_calls_place task dials, one after the other. Few enough that the
+# carrier's round trips (a few hundred ms each against a real API) of a claim's calls overlap
+# across the worker's processes, as separate call_place tasks did; enough to spread a task's
+# own cost (its message, a database connection, the tenant's lookup) over several calls.
+PLACE_TASK_CALLS = 10
 # One tick stops after this long and sends the next, so it never holds a worker for long.
 TICK_BUDGET_SECONDS = 20.0
 # A run found later than this after its time is a missed run (the tick runs every few
@@ -111,9 +116,9 @@ class _Chunk:
     """A claim's schedules of one organization, read with one query each rather than one per
     schedule: the schedules (locked), their due retries (locked), which of their numbers are on
     the do-not-call list; the agent and caller-id setups made once per (agent, number)
-    (``call_setup_prepare``). It gathers the calls started, dialed together after the claim
-    commits by one ``calls.scheduled_calls_place`` (not one task per call), and the runs
-    fired, announced after commit from one read."""
+    (``call_setup_prepare``). It gathers the calls started, dialed after the claim commits by
+    ``calls.scheduled_calls_place`` tasks of ``PLACE_TASK_CALLS`` calls (not one task per
+    call), and the runs fired, announced after commit from one read."""
 
     schedules: dict[int, ScheduledCall]
     retries: dict[int, list[ScheduledRun]]
@@ -208,8 +213,9 @@ def _claim_and_fire(*, now: dt.datetime, limit: int) -> int:
                 for entry_id, schedule_id in items:
                     _process_guarded(entry_id, schedule_id, now, chunk)
                 chunk.announce_on_commit()
-                if chunk.call_ids:
-                    enqueue_on_commit(SCHEDULED_CALLS_PLACE_TASK, call_ids=chunk.call_ids)
+                for start in range(0, len(chunk.call_ids), PLACE_TASK_CALLS):
+                    share = chunk.call_ids[start : start + PLACE_TASK_CALLS]
+                    enqueue_on_commit(SCHEDULED_CALLS_PLACE_TASK, call_ids=share)
     return len(entries)
 
 

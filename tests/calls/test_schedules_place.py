@@ -1,5 +1,6 @@
-"""How the schedules' dispatcher dials: a claim's calls of an organization are dialed by one
-task after the claim commits (not one task per call), each through the single call's
+"""How the schedules' dispatcher dials: a claim's calls of an organization are dialed by a
+task for every few of them after the claim commits (not one task per call), each through the
+single call's
 ``call_place`` (at most once: the task run again dials nobody twice), while run-now dials its
 call as any single call. Real commits, eager Celery, the Twilio fake at the network edge."""
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from calls import services
 from calls.models import Call
+from calls.services.schedule_dispatch import PLACE_TASK_CALLS
 from tests.calls.schedule_support import after, once_data, runs, tick
 from tests.calls.telephony_support import CALLER
 
@@ -28,25 +30,26 @@ def tasks_run():
     task_prerun.disconnect(record)
 
 
-def test_a_claims_calls_are_dialed_by_one_task_each_once(dialer, twilio, tasks_run):
+def test_a_claims_calls_are_dialed_by_one_task_for_several_each_once(dialer, twilio, tasks_run):
     agent, number = dialer
     at = timezone.now() + dt.timedelta(minutes=10)
+    count = PLACE_TASK_CALLS + 2
     schedules = [
         services.schedule_call(data=once_data(agent, at=at, phone_number=f"+1415555{i:04d}"))
-        for i in range(3)
+        for i in range(count)
     ]
 
-    assert tick(after(at)) == 3
+    assert tick(after(at)) == count
 
     call_ids = [runs(schedule)[0].call_id for schedule in schedules]
-    assert tasks_run.count("calls.scheduled_calls_place") == 1
+    assert tasks_run.count("calls.scheduled_calls_place") == 2  # ten, then two
     assert "calls.call_place" not in tasks_run
-    assert sorted(twilio.dialed_numbers()) == [f"+1415555{i:04d}" for i in range(3)]
+    assert sorted(twilio.dialed_numbers()) == [f"+1415555{i:04d}" for i in range(count)]
     calls = Call.objects.filter(pk__in=call_ids)
     assert all(call.provider_call_id and call.placed_at for call in calls)
     # The task delivered again (a worker that died after dialing): nobody is dialed twice.
     assert services.scheduled_calls_place(call_ids=call_ids) == 0
-    assert len(twilio.calls) == 3
+    assert len(twilio.calls) == count
 
 
 def test_a_call_not_dialed_yet_is_dialed_by_the_task_run_again(dialer, twilio):
