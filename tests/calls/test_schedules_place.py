@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 from celery.signals import task_prerun
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls import services
@@ -83,3 +85,22 @@ def test_run_now_dials_as_a_single_call(dialer, twilio, tasks_run):
 @pytest.mark.django_db
 def test_an_empty_claim_dials_nothing():
     assert services.scheduled_calls_place(call_ids=[]) == 0
+
+
+def test_a_schedule_in_a_claim_costs_a_bounded_number_of_statements(dialer, twilio):
+    """Firing and dialing one more schedule of a claim adds its own statements only: nothing
+    read per schedule that the claim reads once (the figure is in docs/benchmarks.md)."""
+    agent, number = dialer
+    at = timezone.now() + dt.timedelta(minutes=10)
+
+    def statements(count: int, first: int) -> int:
+        for i in range(count):
+            phone = f"+1415556{first + i:04d}"
+            services.schedule_call(data=once_data(agent, at=at, phone_number=phone))
+        with CaptureQueriesContext(connection) as queries:
+            assert tick(after(at)) == count
+        return len(queries)
+
+    per_schedule = (statements(8, 0) - statements(4, 100)) / 4
+    # 20 now, savepoints included (a little room: a credential's use is noted once a minute).
+    assert per_schedule <= 22
