@@ -9,6 +9,7 @@ import datetime as dt
 
 import structlog
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -144,21 +145,28 @@ def scheduled_runs_repair(*, now: dt.datetime | None = None, limit: int = 200) -
     end) through ``scheduled_run_call_ended``, the hook's own function under the hook's own
     locks, so a hook that runs late as well changes nothing; ``started`` runs whose batch
     completed or was canceled are finished from its counters. Returns how many were repaired."""
-    now = now or timezone.now()
+    cutoff = (now or timezone.now()) - REPAIR_AFTER
     call_ids = list(
         ScheduledRun.objects.filter(
+            # a final call has its end time; its last change stands in should one lack it
+            Q(call__ended_at__lt=cutoff)
+            | Q(call__ended_at__isnull=True, call__updated_at__lt=cutoff),
             status=ScheduledRunStatus.IN_PROGRESS,
             call__status__in=FINAL_STATUSES,
-            call__ended_at__lt=now - REPAIR_AFTER,
         )
-        .order_by("call__ended_at")
+        .order_by("call_id")
         .values_list("call_id", flat=True)[:limit]
     )
     repaired = 0
     for call_id in call_ids:
         assert call_id is not None
-        if scheduled_run_call_ended(call_id=call_id) is not None:
-            logger.warning("scheduled_run_repaired", call_id=call_id)
+        try:
+            run = scheduled_run_call_ended(call_id=call_id)
+        except Exception as exc:  # one run's trouble must not stop the others, or the sweep
+            logger.exception("scheduled_run_repair_failed", call_id=call_id, error=repr(exc))
+            continue
+        if run is not None:
+            logger.warning("scheduled_run_repaired", call_id=call_id, run_id=run.pk)
             repaired += 1
     batch_ids = list(
         ScheduledRun.objects.filter(
