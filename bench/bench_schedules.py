@@ -37,11 +37,8 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.twilio_rest import FakeTwilioRest  # noqa: E402
 
 FAKE = FakeTwilioRest()
-# The fake writes a response's headers and body in two sends; on a kept-alive connection
-# Nagle's algorithm then holds the body until the client's delayed ACK (~40 ms a request),
-# which no carrier's API does. The dispatcher keeps its client's connection alive for a
-# claim's calls, so the fake answers with TCP_NODELAY, as servers do.
-FAKE._server.RequestHandlerClass.disable_nagle_algorithm = True
+# The dispatcher keeps its client's connection alive for a claim's calls; the fake answers
+# with TCP_NODELAY (tests/fakes/http_server.py), as servers do.
 FAKE.start()
 RUN = f"va-bench-sched-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 os.environ.update(
