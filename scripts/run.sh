@@ -23,7 +23,12 @@ fi
 
 bash scripts/migrate.sh
 $BIN/python manage.py collectstatic --noinput -v 0
-$BIN/python manage.py bootstrap_demo --port "$PORT"
+# DEMO_SAMPLE_DATA=0 starts the demo organization empty (no sample agent, calls, batch...).
+sample_data_flag=""
+case "${DEMO_SAMPLE_DATA:-1}" in
+  0|false|no|off) sample_data_flag=--no-sample-data ;;
+esac
+$BIN/python manage.py bootstrap_demo --port "$PORT" $sample_data_flag
 
 pids=()
 cleanup() {

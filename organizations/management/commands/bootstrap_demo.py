@@ -2,7 +2,11 @@
 
 Idempotent: `make run` calls it on every start. The password is generated once and kept in
 var/demo-credentials.json (git-ignored) so it stays the same across restarts; DEMO_PASSWORD
-overrides it."""
+overrides it.
+
+It then adds the demo's sample data (the ``seed_demo`` command of calls, run by name: this app
+may not import the apps the data belongs to) unless ``--no-sample-data`` is given.
+The login is printed last, after anything the seeding prints."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from organizations.models import Organization, Role
@@ -25,8 +30,14 @@ class Command(BaseCommand):
         parser.add_argument("--slug", default="demo")
         parser.add_argument("--email", default="admin@demo.localhost")
         parser.add_argument("--port", default="8000")
+        parser.add_argument(
+            "--no-sample-data",
+            action="store_false",
+            dest="sample_data",
+            help="Create the organization and its admin only, without the demo's sample data.",
+        )
 
-    def handle(self, *args, slug: str, email: str, port: str, **options):
+    def handle(self, *args, slug: str, email: str, port: str, sample_data: bool = True, **options):
         store = Path(settings.BASE_DIR) / "var" / "demo-credentials.json"
         store.parent.mkdir(parents=True, exist_ok=True)
         saved = json.loads(store.read_text()) if store.exists() else {}
@@ -43,6 +54,8 @@ class Command(BaseCommand):
         else:
             member_add(organization=org, user=user, role=Role.OWNER)
         store.write_text(json.dumps({"email": email, "password": password}))
+        if sample_data:
+            call_command("seed_demo", organization=org.slug, actor=email, stdout=self.stdout)
 
         host = f"{slug}.{settings.BASE_DOMAIN}"
         self.stdout.write(
