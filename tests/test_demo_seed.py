@@ -214,3 +214,24 @@ def test_the_demo_document_is_embedded_by_the_offline_embedder(
         assert version.status == "ready", version.error_message
         assert version.chunks_total >= 1 and version.chunks_done == version.chunks_total
         assert document.chunks.filter(version=version).count() == version.chunks_total
+
+
+def test_the_seeded_objects_pages_open(bootstrap, org_a):
+    bootstrap()
+    client = Client(HTTP_HOST="alpha.localhost")
+    client.force_login(User.objects.get(email=EMAIL))
+    with tenant_context(org_a):
+        call = Call.objects.filter(analysis__isnull=False).order_by("to_number").first()
+        pages = {
+            f"/admin/calls/call/{call.pk}/change/": call.transcript.first().text,
+            f"/admin/calls/batch/{Batch.objects.get().pk}/change/": BATCH_NAME,
+            f"/admin/calls/scheduledcall/{ScheduledCall.objects.first().pk}/change/": "Demo",
+            f"/admin/agents/agent/{Agent.objects.get().pk}/change/": AGENT_NAME,
+            f"/admin/knowledge/knowledgebase/{KnowledgeBase.objects.get().pk}/change/": "Demo",
+            f"/admin/calls/phonenumber/{PhoneNumber.objects.get().pk}/change/": DEMO_NUMBER,
+        }
+
+    for url, shown in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert shown in response.content.decode(), url
