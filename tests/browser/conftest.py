@@ -105,13 +105,15 @@ def chromium() -> Iterator:
 
 
 @pytest.fixture(autouse=True)
-def _close_db_connections() -> Iterator[None]:
+def _close_db_connections(request) -> Iterator[None]:
     """Django's database connections are per context (asgiref's Local), and with the browser
     running a test's context is not the package's: close the test's own connections after it
     (autouse, so after committed_db's cleanup too), or one is left open and keeps the test
-    database from being dropped at the end of the run."""
+    database from being dropped at the end of the run. A ``django_db`` test's connection is
+    pytest-django's, inside its transaction: left alone."""
     yield
-    connections.close_all()
+    if request.node.get_closest_marker("django_db") is None:
+        connections.close_all()
 
 
 @dataclass
