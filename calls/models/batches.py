@@ -146,6 +146,7 @@ class Batch(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "batches"
 
     def __str__(self) -> str:
         return self.name

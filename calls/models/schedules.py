@@ -198,6 +198,18 @@ class ScheduledRun(models.Model):
                 name="scheduled_run_waiting",
                 condition=models.Q(status="waiting"),
             ),
+            # The repair sweep's two reads (calls.services.schedule_runs): open runs are few
+            # among a schedule's whole history, so it reads them, never the history.
+            models.Index(
+                fields=["call"],
+                name="scheduled_run_in_progress",
+                condition=models.Q(status="in_progress"),
+            ),
+            models.Index(
+                fields=["batch"],
+                name="scheduled_run_started",
+                condition=models.Q(status="started"),
+            ),
         ]
 
     def __str__(self) -> str:

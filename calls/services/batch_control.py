@@ -27,6 +27,7 @@ from calls.services.batch_rows import (
     batch_event_record,
     batch_rows_transition,
 )
+from calls.services.schedule_batch_runs import scheduled_run_batch_ended
 from organizations.models import User
 from voiceagents.queue import enqueue_on_commit
 
@@ -161,6 +162,9 @@ def batch_cancel(*, batch: Batch, reason: str = "", actor: User | None = None) -
             payload={"reason": reason, "rows_canceled": canceled},
             actor=actor,
         )
+        # The schedule's run that started this batch, if any, ends now with the counters as
+        # the cancel left them (read again: the transition moved them with F()).
+        scheduled_run_batch_ended(batch=Batch.objects.get(pk=batch.pk))
         _progress_on_commit(batch.pk, force=True)
     logger.info("batch_canceled", batch_id=batch.pk, rows_canceled=canceled)
     return Batch.objects.get(pk=batch.pk)
