@@ -31,6 +31,7 @@ __all__ = [
     "MessageNotFound",
     "NoCallerId",
     "NumberNotOnCarrierAccount",
+    "NumberOnDncList",
     "PhoneNumberNotFound",
     "PhoneNumberNotVoiceEnabled",
     "PhoneNumberTaken",
@@ -69,6 +70,7 @@ class CallsErrorCode(StrEnum):
     BATCH_SOURCE_UNAVAILABLE = "batch_source_unavailable"
     DNC_ENTRY_NOT_FOUND = "dnc_entry_not_found"
     DNC_ENTRY_EXISTS = "dnc_entry_exists"
+    NUMBER_ON_DNC_LIST = "number_on_dnc_list"
     BATCH_STATUS_CONFLICT = "batch_status_conflict"
     # Why a call ended as failed on our side (``Call.error_code``, next to carriers' codes).
     INVALID_START_FRAME = "invalid_start_frame"
@@ -249,6 +251,14 @@ class DncEntryNotFound(NotFound):
 class DncEntryExists(Conflict):
     code = CallsErrorCode.DNC_ENTRY_EXISTS
     default_message = "This number is already on the do-not-call list."
+
+
+class NumberOnDncList(Conflict):
+    code = CallsErrorCode.NUMBER_ON_DNC_LIST
+    default_message = (
+        "This number is on the organization's do-not-call list: it is never dialed. Remove "
+        "it from the list (/api/v1/dnc/) if the person asked to be called again."
+    )
 
 
 class BatchStatusConflict(Conflict):

@@ -22,11 +22,12 @@ from calls.exceptions import (
     CallAlreadyEnded,
     CallNotInProgress,
     CarrierNotConfigured,
+    NumberOnDncList,
 )
 from calls.metrics import CALLS_STARTED
 from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason, PhoneNumber
 from calls.numbers import e164
-from calls.selectors import agent_is_available, call_get, caller_number_get
+from calls.selectors import agent_is_available, call_get, caller_number_get, dnc_numbers_listed
 from calls.services._common import _agent_version, _carrier_failure, _concurrency_check, _fail
 from calls.services.timeline import _event, _finalize, _locked
 from calls.telephony.base import CarrierClient, CarrierError
@@ -115,6 +116,10 @@ def call_initiate(
     if variables is not None and not isinstance(variables, Mapping):
         raise _fail("variables", "Give an object of names and values.")
     if setup is None:
+        # A single call (an API request, the admin): the list is read here. Batches and
+        # schedules pass ``setup`` and have checked the list for the rows they claimed.
+        if dnc_numbers_listed(numbers=[to_number]):
+            raise NumberOnDncList(details={"field": "to_phone", "number": to_number})
         setup = _setup_for(agent, from_phone)
     phone_number = setup.phone_number
     with transaction.atomic():

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from calls.models import Call
+from calls.services import dnc_entry_create
 from tests.calls.telephony_support import CALLER, OUR_NUMBER
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +113,15 @@ def test_the_checks_are_one_service_the_batch_dispatcher_can_call(twilio, agent,
         number.provider = "plivo"  # no Plivo account in these settings
         with pytest.raises(CarrierNotConfigured, match="PLIVO"):
             services.call_dial_check(agent=agent, phone_number=number)
+
+
+def test_a_number_on_the_do_not_call_list_is_a_409_and_never_dialed(twilio, agent, member, alpha):
+    with alpha():
+        dnc_entry_create(number=CALLER, reason="Asked not to be called.")
+
+    response = start(member, agent_id=agent.pk)
+
+    assert_refused(response, 409, "number_on_dnc_list", mentions=CALLER)
+    with alpha():
+        assert not Call.objects.exists()
+    assert not twilio.requests_to("Calls", "POST")

@@ -74,8 +74,9 @@ class CallViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         responses={
             201: CallSerializer,
             409: error_response(
-                "`agent_unavailable`: the agent is paused; or `phone_number_not_voice_enabled`: "
-                "`from_phone` is one of your numbers but voice is off on it."
+                "`agent_unavailable`: the agent is paused; `phone_number_not_voice_enabled`: "
+                "`from_phone` is one of your numbers but voice is off on it; or "
+                "`number_on_dnc_list`: `to_phone` is on the do-not-call list."
             ),
             503: error_response(
                 "`carrier_not_configured`: no account with the caller number's carrier; or "
