@@ -41,11 +41,14 @@ def event_names(org, call) -> list[str]:
 
 
 async def wait_for_gauge(server, value: float) -> None:
+    """The active-calls gauge is back at ``value`` or below: the server is shared by the
+    session's tests, and another test's call ending meanwhile only lowers it, while a call
+    counted twice or never uncounted keeps it above."""
     for _ in range(100):
-        if await active_calls(server) == value:
+        if await active_calls(server) <= value:
             return
         await asyncio.sleep(0.05)
-    assert await active_calls(server) == value
+    assert await active_calls(server) <= value
 
 
 # --- refusals before the handshake ----------------------------------------------------------
