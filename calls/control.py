@@ -15,7 +15,6 @@ from typing import Any
 import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
 
 from voiceagents.tenancy import current_schema_name
 
@@ -31,27 +30,14 @@ def transcript_group(*, schema_name: str, call_id: int) -> str:
     return f"call-{schema_name}-{call_id}"
 
 
-def bridge_control_send(*, schema_name: str, call_id: int, action: str, **extra: Any) -> None:
+def bridge_control_send(*, call_id: int, action: str, **extra: Any) -> None:
     """Send ``action`` (``machine_detected``, ``hangup``) to the bridge of call ``call_id`` of
-    the organization whose schema is ``schema_name``. Sync: for services; call it after
-    commit, with the schema read when the message was decided (``bridge_control_on_commit``):
-    by the time on-commit callbacks run, the connection may be back in another schema."""
+    the active organization. Sync: for services; call it after commit."""
     layer = get_channel_layer()
     if layer is None:
         return
-    group = control_group(schema_name=schema_name, call_id=call_id)
+    group = control_group(schema_name=current_schema_name(), call_id=call_id)
     try:
         async_to_sync(layer.group_send)(group, {"type": "call.control", "action": action, **extra})
     except Exception as exc:  # the webhook must not fail because Redis hiccuped
         logger.warning("bridge_control_failed", call_id=call_id, action=action, error=repr(exc))
-
-
-def bridge_control_on_commit(*, call_id: int, action: str, **extra: Any) -> None:
-    """``bridge_control_send`` for call ``call_id`` of the active organization once the
-    current transaction commits (nothing if it rolls back)."""
-    schema_name = current_schema_name()
-    transaction.on_commit(
-        lambda: bridge_control_send(
-            schema_name=schema_name, call_id=call_id, action=action, **extra
-        )
-    )

@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django_tenants.utils import tenant_context
 
-from calls.control import bridge_control_on_commit, control_group, transcript_group
+from calls.control import bridge_control_send, control_group, transcript_group
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_group_names_differ_by_organization_for_the_same_call_id():
 
 
 def test_a_control_message_reaches_only_its_organizations_call(
-    org_a, org_b, _channel_layer_namespace, django_capture_on_commit_callbacks
+    org_a, org_b, _channel_layer_namespace
 ):
     layer = get_channel_layer()
     listening_a = async_to_sync(layer.new_channel)()
@@ -40,10 +40,8 @@ def test_a_control_message_reaches_only_its_organizations_call(
         control_group(schema_name=org_b.schema_name, call_id=5), listening_b
     )
 
-    # Decided in beta's schema; sent after the commit, when the connection is back in public
-    # (as a webhook's on-commit callbacks may find it).
-    with django_capture_on_commit_callbacks(execute=True), tenant_context(org_b):
-        bridge_control_on_commit(call_id=5, action="hangup", end_reason="agent_hangup")
+    with tenant_context(org_b):
+        bridge_control_send(call_id=5, action="hangup", end_reason="agent_hangup")
 
     message = async_to_sync(_receive)(layer, listening_b)
     assert (message["type"], message["action"]) == ("call.control", "hangup")
