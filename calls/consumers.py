@@ -1,7 +1,7 @@
 """Channels consumers for the carriers' media WebSockets (/ws/twilio/media/<token>,
-/ws/plivo/media/<token>). Thin: they authenticate (the grant put in the scope by
-calls.bridge.middleware), have the call's bridge built (calls.bridge.build), and hand every
-frame to it.
+/ws/plivo/media/<token>, and /ws/web/media/<token> for a web call's browser). Thin: they
+authenticate (the grant put in the scope by calls.bridge.middleware), have the call's bridge
+built (calls.bridge.build), and hand every frame to it.
 
 Plain AsyncConsumer rather than AsyncWebsocketConsumer: the audio path is one dispatch and one
 orjson parse per frame, with nothing in between.
@@ -50,8 +50,14 @@ class MediaStreamConsumer(AsyncConsumer):
     repeated_starts = 0
     close_code = CLOSE_NORMAL
 
-    def __init__(self, *, carrier: str) -> None:
-        self.protocol_class: type[MediaProtocol] = carrier_spec(carrier).media_protocol_class
+    def __init__(
+        self, *, carrier: str = "", protocol_class: type[MediaProtocol] | None = None
+    ) -> None:
+        # A carrier's protocol, or one given directly for a stream no carrier carries (a web
+        # call's browser: calls.telephony.browser).
+        self.protocol_class: type[MediaProtocol] = (
+            protocol_class or carrier_spec(carrier).media_protocol_class
+        )
 
     async def websocket_connect(self, message) -> None:
         grant = self.scope.get("stream_grant")

@@ -14,7 +14,9 @@ from calls.telephony.base import ACTIVE_STATUSES, FINAL_STATUSES, CallStatus, Ca
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CALL_PROVIDERS",
     "FINAL_STATUSES",
+    "WEB_PROVIDER",
     "AnalysisStatus",
     "Call",
     "CallDirection",
@@ -29,6 +31,15 @@ __all__ = [
 class CallDirection(models.TextChoices):
     INBOUND = "inbound", "Inbound"
     OUTBOUND = "outbound", "Outbound"
+    # An operator trying an agent from the console ("Talk to this agent"): the browser streams
+    # the microphone through the same media consumer and bridge as a phone call.
+    WEB = "web", "Browser test call"
+
+
+# What carries a call: one of the carriers, or the operator's browser for a web call (no
+# carrier: no dial, no carrier call id, nothing to ask a carrier about).
+WEB_PROVIDER = "web"
+CALL_PROVIDERS = [*Carrier.choices, (WEB_PROVIDER, "Browser")]
 
 
 class EndReason(models.TextChoices):
@@ -70,7 +81,7 @@ class Call(models.Model):
         related_name="calls",
         help_text="Our number on this call.",
     )
-    provider = models.CharField(max_length=10, choices=Carrier.choices)
+    provider = models.CharField(max_length=10, choices=CALL_PROVIDERS)
     provider_call_id = models.CharField(max_length=64, blank=True, db_index=True)
     agent = models.ForeignKey(
         "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
