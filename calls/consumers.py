@@ -74,7 +74,10 @@ class MediaStreamConsumer(AsyncConsumer):
         self.schema_name = grant.schema_name
         self.call_id = grant.call_id
         if self.channel_layer is not None:
-            await self.channel_layer.group_add(control_group(self.call_id), self.channel_name)
+            await self.channel_layer.group_add(
+                control_group(schema_name=self.schema_name, call_id=self.call_id),
+                self.channel_name,
+            )
         await self.send({"type": "websocket.accept"})
 
     async def __call__(self, scope, receive, send) -> None:
@@ -148,7 +151,8 @@ class MediaStreamConsumer(AsyncConsumer):
             if self.channel_layer is not None:
                 with contextlib.suppress(Exception):
                     await self.channel_layer.group_discard(
-                        control_group(self.call_id), self.channel_name
+                        control_group(schema_name=self.schema_name, call_id=self.call_id),
+                        self.channel_name,
                     )
 
     async def _channel_layer_messages(self) -> None:
@@ -232,7 +236,7 @@ class MediaStreamConsumer(AsyncConsumer):
             self.bridge.event("malformed_frame", reason=reason[:200])
 
     async def call_control(self, message) -> None:
-        """Control messages from webhooks and services (group ``call-control-<id>``)."""
+        """Control messages from webhooks and services (group ``call-control-<schema>-<id>``)."""
         if self.bridge is None:
             return
         action = message.get("action")
@@ -245,7 +249,7 @@ class MediaStreamConsumer(AsyncConsumer):
             await self.bridge.finish(end_reason)
 
     async def call_transcript(self, message) -> None:
-        """Our own turns published to ``call-<id>`` (operators watch that group); ignore."""
+        """Our own turns published to ``call-<schema>-<id>`` (operators watch that group); ignore."""
 
     async def websocket_disconnect(self, message) -> None:
         bridge = self.bridge

@@ -104,6 +104,7 @@ class CallBridge(BridgeTimers):
         self._frames_out = 0
         self._tasks: list[asyncio.Task[Any]] = []
         self._tool_tasks: set[asyncio.Task[Any]] = set()
+        self._writes: set[asyncio.Task[None]] = set()
         self._finished = asyncio.Event()
         self._finishing = False
         self._started = False
@@ -240,6 +241,11 @@ class CallBridge(BridgeTimers):
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            # The flusher may have been cancelled in the middle of a write, which goes on
+            # (see _flush): its batch is saved, or back in the buffer, before the last flush,
+            # so the timeline is complete when the call turns final.
+            while self._writes:
+                await asyncio.gather(*self._writes, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self.session.close()
             self.event("call_ended", end_reason=end_reason, frames_dropped=self.frames_dropped)
@@ -525,9 +531,18 @@ class CallBridge(BridgeTimers):
             await self._flush()
 
     async def _flush(self) -> None:
+        """Write what is buffered. The write runs in a task of its own, shielded: the flusher
+        is cancelled when the call ends, maybe mid-write, and a cancelled database hop
+        (``database_sync_to_async``) is dropped if its thread had not picked it up yet, so
+        the batch, already taken off the buffer, would be lost. ``_end`` waits for it."""
         if not self.records:
             return
-        batch = self.records.take()
+        write = asyncio.create_task(self._write(self.records.take()))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        await asyncio.shield(write)
+
+    async def _write(self, batch: PendingRecords) -> None:
         try:
             await self.hooks.record(batch)
         except Exception as exc:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from calls import services
 from calls.bridge.interface import BridgeHooks, PendingRecords
+from calls.control import transcript_group
 from voiceagents.tenancy import in_tenant
 
 __all__ = ["ServiceHooks"]
@@ -24,7 +25,7 @@ class ServiceHooks(BridgeHooks):
         self.schema_name = schema_name
         self.call_id = call_id
         self.started_at = timezone.now()
-        self.group = f"call-{call_id}"
+        self.group = transcript_group(schema_name=schema_name, call_id=call_id)
 
     async def started(self, *, carrier_call_id: str, stream_id: str) -> None:
         await in_tenant(

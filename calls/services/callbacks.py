@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls import lifecycle
-from calls.control import bridge_control_send
+from calls.control import bridge_control_on_commit
 from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason
 from calls.services.timeline import _advance, _calls_for_update, _event, _finalize, _webhook_payload
 from calls.telephony.base import StatusUpdate
@@ -95,10 +95,7 @@ def call_status_callback(
             _event(call, CallEvent.Kind.INFO, "answered_by", {"answered_by": call.answered_by})
             if update.is_machine:
                 # The live bridge leaves the voicemail message and hangs up.
-                call_pk = call.pk
-                transaction.on_commit(
-                    lambda: bridge_control_send(call_id=call_pk, action="machine_detected")
-                )
+                bridge_control_on_commit(call_id=call.pk, action="machine_detected")
         if update.recording_url and not call.recording_url:
             call.recording_url, columns = update.recording_url, [*columns, "recording_url"]
         if columns:

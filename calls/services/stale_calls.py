@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from agents.validation import MAX_CALL_DURATION_RANGE
 from calls import lifecycle
-from calls.control import bridge_control_send
+from calls.control import bridge_control_on_commit
 from calls.exceptions import CallsErrorCode, CarrierNotConfigured
 from calls.models import Call, CallEvent, CallStatus, EndReason
 from calls.services.schedule_runs import scheduled_runs_repair
@@ -155,12 +155,7 @@ def _reconcile(call_id: int, now: dt.datetime) -> StaleCallOutcome | None:
             outcome = "stale"
         if status_was == CallStatus.IN_PROGRESS:
             # A media bridge still open somewhere (its process alive, its carrier gone) closes.
-            call_pk = call.pk
-            transaction.on_commit(
-                lambda: bridge_control_send(
-                    call_id=call_pk, action="hangup", end_reason=EndReason.FAILED
-                )
-            )
+            bridge_control_on_commit(call_id=call.pk, action="hangup", end_reason=EndReason.FAILED)
     logger.info("stale_call_ended", call_id=call.pk, status_was=status_was, outcome=outcome)
     return StaleCallOutcome(call.pk, status_was, call.status, outcome, reason)
 

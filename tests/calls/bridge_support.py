@@ -112,13 +112,14 @@ def _channel_layer_namespace():
         channel_layers.backends.clear()
 
 
-async def send_control(call: Call, **message: Any) -> None:
+async def send_control(org, call: Call, **message: Any) -> None:
     from channels.layers import get_channel_layer
 
     from calls.control import control_group
 
     await get_channel_layer().group_send(
-        control_group(call.pk), {"type": "call.control", **message}
+        control_group(schema_name=org.schema_name, call_id=call.pk),
+        {"type": "call.control", **message},
     )
 
 

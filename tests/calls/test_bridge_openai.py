@@ -186,7 +186,7 @@ async def test_voicemail_leaves_the_message_and_hangs_up(daphne, fake_openai, sc
         await wait_until(lambda: client.audio_received, what="greeting")
         from tests.calls.bridge_support import send_control
 
-        await send_control(call, action="machine_detected")
+        await send_control(org_a, call, action="machine_detected")
         await wait_until(lambda: client.closed_at is not None, timeout=15, what="hangup")
     says = [
         e["response"]["instructions"]

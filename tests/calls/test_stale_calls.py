@@ -6,14 +6,18 @@ test_stale_calls_concurrency.py."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from calls import services
+from calls.control import control_group
 from calls.models import Call, CallEvent
 from calls.tasks import stale_calls_sweep
 from tests.calls.telephony_support import CALLER, OUR_NUMBER
@@ -223,18 +227,25 @@ def test_plivo_calls_are_reconciled_from_the_call_record(plivo, alpha, agent):
 
 
 def test_a_live_bridge_of_a_call_ended_as_stale_is_told_to_hang_up(
-    twilio, alpha, agent, monkeypatch, django_capture_on_commit_callbacks
+    twilio, alpha, org_a, agent, django_capture_on_commit_callbacks, _channel_layer_namespace
 ):
-    sent = []
-    monkeypatch.setattr(
-        "calls.services.stale_calls.bridge_control_send", lambda **kwargs: sent.append(kwargs)
-    )
+    # Listening where the call's bridge would: its organization's control group.
+    layer = get_channel_layer()
+    bridge = async_to_sync(layer.new_channel)()
     with alpha():
         call = make_call(agent, status="in_progress", answered_at=ago(hours=1))
-        with django_capture_on_commit_callbacks(execute=True):
-            services.call_stale_reconcile(now=NOW)
+    async_to_sync(layer.group_add)(
+        control_group(schema_name=org_a.schema_name, call_id=call.pk), bridge
+    )
+    with alpha(), django_capture_on_commit_callbacks(execute=True):
+        services.call_stale_reconcile(now=NOW)
 
-    assert sent == [{"call_id": call.pk, "action": "hangup", "end_reason": "failed"}]
+    message = async_to_sync(_receive)(layer, bridge)
+    assert message == {"type": "call.control", "action": "hangup", "end_reason": "failed"}
+
+
+async def _receive(layer, channel):
+    return await asyncio.wait_for(layer.receive(channel), timeout=2)
 
 
 def test_the_sweep_task_visits_every_organization(twilio, org_a, org_b, make_agent):
