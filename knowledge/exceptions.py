@@ -11,6 +11,7 @@ class KnowledgeErrorCode(StrEnum):
     DOCUMENT_NOT_FOUND = "document_not_found"
     DOCUMENT_VERSION_NOT_FOUND = "document_version_not_found"
     DOCUMENT_TOO_LARGE = "document_too_large"
+    DOCUMENT_EXISTS = "document_exists"
     VERSION_NOT_FAILED = "version_not_failed"
     # Extraction (knowledge.extraction): the upload cannot be turned into text.
     EXTRACTION_FAILED = "extraction_failed"
@@ -49,6 +50,16 @@ class DocumentNotFound(NotFound):
 class DocumentVersionNotFound(NotFound):
     code = KnowledgeErrorCode.DOCUMENT_VERSION_NOT_FOUND
     default_message = "Document version not found."
+
+
+class DocumentAlreadyExists(Conflict):
+    """An added document has the name of one the knowledge base already holds. Adding it as a
+    second document would leave agents finding both the old and the new text, so the caller
+    must say what it means: a new version of that document, or another title.
+    ``details`` names the existing document (``document_id``, ``document_title``)."""
+
+    code = KnowledgeErrorCode.DOCUMENT_EXISTS
+    default_message = "A document with this name already exists in the knowledge base."
 
 
 class DocumentVersionNotFailed(Conflict):

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import openai
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from google.genai import errors as genai_errors
 
 from knowledge.embeddings import TRANSIENT_ERRORS, configured_embedder
@@ -105,6 +105,24 @@ def document_get(*, knowledge_base: KnowledgeBase, document_id: int | str) -> Do
     if document is None:
         raise DocumentNotFound()
     return document
+
+
+def document_same_name(
+    *, knowledge_base: KnowledgeBase, title: str, filename: str = ""
+) -> Document | None:
+    """The document of ``knowledge_base`` that a new one titled ``title`` would duplicate: the
+    same title, ignoring case, or, when ``filename`` is given, a latest version
+    uploaded from a file of that name (the document may have been renamed since). The oldest
+    first, should duplicates made before this check exist."""
+    same = Q(title__iexact=title.strip())
+    if filename:
+        same |= Q(latest_version__filename__iexact=filename)
+    return (
+        document_list(knowledge_base=knowledge_base)
+        .filter(same)
+        .order_by("created_at", "id")
+        .first()
+    )
 
 
 def document_version_list(*, document: Document) -> QuerySet[DocumentVersion]:

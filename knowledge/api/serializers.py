@@ -9,6 +9,7 @@ from rest_framework import serializers
 from knowledge.embeddings import EMBEDDING_MODELS, LOCAL_MINILM
 from knowledge.models import Document, DocumentVersion, KnowledgeBase, SourceType
 from knowledge.selectors import MAX_TOP_K, SEARCH_MODES
+from knowledge.services import IF_EXISTS_CHOICES
 from voiceagents.api.input import NUL_MESSAGE, nul_paths
 from voiceagents.api.parsers import MAX_JSON_DEPTH, json_depth
 
@@ -150,26 +151,15 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 @extend_schema_serializer(
     description="A document's text, either pasted as `content` (JSON) or uploaded as `file` "
-    "(multipart/form-data), not both. Changing the text adds a version."
+    "(multipart/form-data), not both."
 )
-class DocumentWriteSerializer(serializers.Serializer):
+class DocumentContentSerializer(serializers.Serializer):
     """Pasted ``content`` (JSON) or an uploaded ``file`` (multipart), not both."""
 
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True)
     content = serializers.CharField(required=False, trim_whitespace=False)
     file = serializers.FileField(required=False)
     source_type = serializers.ChoiceField(choices=SourceType.choices, required=False)
     encoding = serializers.CharField(max_length=40, required=False)
-    metadata = JSONObjectField(required=False, help_text="Your own key-value data, kept as is.")
-
-    def validate_metadata(self, value: Any) -> dict:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        if len(json.dumps(value)) > METADATA_MAX_LENGTH:
-            raise serializers.ValidationError(
-                f"At most {METADATA_MAX_LENGTH:,} characters of JSON."
-            )
-        return value
 
     def validate(self, attrs: dict) -> dict:
         if "content" in attrs and "file" in attrs:
@@ -195,6 +185,41 @@ class DocumentWriteSerializer(serializers.Serializer):
         elif "content" in data:
             kwargs["content"] = data["content"]
         return kwargs
+
+
+@extend_schema_serializer(
+    description="A document's text, either pasted as `content` (JSON) or uploaded as `file` "
+    "(multipart/form-data), not both. Changing the text adds a version."
+)
+class DocumentWriteSerializer(DocumentContentSerializer):
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True)
+    metadata = JSONObjectField(required=False, help_text="Your own key-value data, kept as is.")
+
+    def validate_metadata(self, value: Any) -> dict:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        if len(json.dumps(value)) > METADATA_MAX_LENGTH:
+            raise serializers.ValidationError(
+                f"At most {METADATA_MAX_LENGTH:,} characters of JSON."
+            )
+        return value
+
+
+@extend_schema_serializer(
+    description="A new document's text, either pasted as `content` (JSON) or uploaded as "
+    "`file` (multipart/form-data), not both. A knowledge base holds one document per name: "
+    "`if_exists` says what an upload named like an existing document does."
+)
+class DocumentCreateSerializer(DocumentWriteSerializer):
+    if_exists = serializers.ChoiceField(
+        choices=IF_EXISTS_CHOICES,
+        required=False,
+        default="error",
+        help_text="When the knowledge base already has a document of this name (the title, "
+        "ignoring case; with no title, also the file name of its latest version): `error` "
+        "(409 `document_exists`, naming it) or `new_version` (the upload becomes a new "
+        "version of that document).",
+    )
 
 
 class DocumentVersionSerializer(serializers.ModelSerializer):

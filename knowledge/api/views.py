@@ -16,6 +16,8 @@ from rest_framework.response import Response
 
 from knowledge import selectors, services
 from knowledge.api.serializers import (
+    DocumentContentSerializer,
+    DocumentCreateSerializer,
     DocumentSerializer,
     DocumentVersionDetailSerializer,
     DocumentVersionSerializer,
@@ -28,7 +30,7 @@ from knowledge.api.serializers import (
     SearchRequestSerializer,
     VersionDiffSerializer,
 )
-from knowledge.exceptions import DocumentVersionNotFound
+from knowledge.exceptions import DocumentAlreadyExists, DocumentVersionNotFound
 from knowledge.models import Document, KnowledgeBase
 from organizations.actors import request_user
 from organizations.api.base import OrganizationModelViewSet
@@ -40,6 +42,14 @@ from voiceagents.api.schema import error_response
 _DOCUMENT_UPLOAD = {
     "application/json": DocumentWriteSerializer,
     "multipart/form-data": DocumentWriteSerializer,
+}
+_DOCUMENT_CREATE = {
+    "application/json": DocumentCreateSerializer,
+    "multipart/form-data": DocumentCreateSerializer,
+}
+_VERSION_UPLOAD = {
+    "application/json": DocumentContentSerializer,
+    "multipart/form-data": DocumentContentSerializer,
 }
 
 
@@ -190,9 +200,19 @@ class DocumentViewSet(OrganizationModelViewSet):
         "(multipart/form-data): text, Markdown, HTML, PDF, or a CSV of questions and "
         "answers. The type is guessed from the file unless `source_type` says it. The "
         "document is searchable once its ingestion is `ready`; poll the document to follow "
-        "it.",
-        request=_DOCUMENT_UPLOAD,
-        responses={201: DocumentSerializer},
+        "it. A knowledge base holds one document per name: an upload named like an existing "
+        "document is a 409 `document_exists` naming it (`details.document_id`, "
+        "`details.new_version_url`), unless `if_exists` is `new_version`: then it becomes a "
+        "new version of that document, which is returned (without a new version when the "
+        "content is unchanged).",
+        request=_DOCUMENT_CREATE,
+        responses={
+            201: DocumentSerializer,
+            409: error_response(
+                "`document_exists`: a document of this name exists; upload a new version of "
+                "it, or send `if_exists: new_version`, or another title."
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Pasted text",
@@ -208,15 +228,23 @@ class DocumentViewSet(OrganizationModelViewSet):
     )
     def create(self, request, kb_id=None):
         knowledge_base = self.knowledge_base  # a missing one is a 404 whatever the body
-        data = DocumentWriteSerializer(data=request.data, context={"require_content": True})
+        data = DocumentCreateSerializer(data=request.data, context={"require_content": True})
         data.is_valid(raise_exception=True)
-        document = services.document_add(
-            knowledge_base=knowledge_base,
-            title=data.validated_data.get("title", ""),
-            metadata=data.validated_data.get("metadata"),
-            author=request_user(request),
-            **data.upload_kwargs(),
-        )
+        try:
+            document = services.document_add(
+                knowledge_base=knowledge_base,
+                title=data.validated_data.get("title", ""),
+                metadata=data.validated_data.get("metadata"),
+                author=request_user(request),
+                if_exists=data.validated_data["if_exists"],
+                **data.upload_kwargs(),
+            )
+        except DocumentAlreadyExists as exc:
+            # Where to send the same body to make it a version of that document instead.
+            exc.details["new_version_url"] = request.build_absolute_uri(
+                f"{exc.details['document_id']}/versions/"
+            )
+            raise
         document = selectors.document_get(
             knowledge_base=self.knowledge_base, document_id=document.pk
         )
@@ -253,14 +281,47 @@ class DocumentViewSet(OrganizationModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        methods=["GET"],
         summary="List a document's versions",
         description="Every version of the document, newest first, with its ingestion.",
         responses=DocumentVersionSerializer(many=True),
         filters=False,
     )
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        methods=["POST"],
+        summary="Upload a new version of a document",
+        description="Admins only. Replaces the document's content: paste `content` (JSON) or "
+        "upload a `file` (multipart/form-data). The new version is ingested in the "
+        "background; once it is `ready` it becomes `current_version` and search no longer "
+        "finds the previous version's text (which stays in the history). Content equal to the "
+        "latest version's adds nothing (200); otherwise 201. The type is guessed from the "
+        "file, else it stays the document's, unless `source_type` says it.",
+        request=_VERSION_UPLOAD,
+        responses={201: DocumentSerializer, 200: DocumentSerializer},
+        filters=False,
+        examples=[
+            OpenApiExample(
+                "Edited text",
+                value={"content": "We open at eight and close at six, Monday to Saturday."},
+                request_only=True,
+                media_type="application/json",
+            )
+        ],
+    )
+    @action(detail=True, methods=["get", "post"])
     def versions(self, request, kb_id=None, pk=None):
-        versions = selectors.document_version_list(document=self.get_object())
+        document = self.get_object()
+        if request.method == "POST":
+            data = DocumentContentSerializer(data=request.data, context={"require_content": True})
+            data.is_valid(raise_exception=True)
+            version = services.document_version_add(
+                document=document, author=request_user(request), **data.upload_kwargs()
+            )
+            return Response(
+                DocumentSerializer(self.get_object()).data,
+                status=status.HTTP_200_OK if version is None else status.HTTP_201_CREATED,
+            )
+        versions = selectors.document_version_list(document=document)
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(DocumentVersionSerializer(page, many=True).data)
 

@@ -2,19 +2,23 @@
 ``document_add`` plus CRUD, rollback and ingestion), one module per concept:
 
 - ``knowledge_bases``: create, update and delete knowledge bases;
-- ``documents``: add, update, roll back and delete documents (each content change is a new
-  version, whose ingestion is queued after commit);
+- ``documents``: add, update, upload a new version of, roll back and delete documents (each
+  content change is a new version, whose ingestion is queued after commit; one document per
+  name in a knowledge base);
 - ``ingestion``: chunk and embed a version, then make it current (run by a Celery task).
 
 Callers import this package (``from knowledge import services``); the modules are its layout.
 """
 
 from knowledge.services.documents import (
+    IF_EXISTS_CHOICES,
     MAX_DOCUMENT_BYTES,
+    IfExists,
     document_add,
     document_delete,
     document_rollback,
     document_update,
+    document_version_add,
     document_version_reingest,
 )
 from knowledge.services.ingestion import document_version_ingest
@@ -28,13 +32,16 @@ from knowledge.services.knowledge_bases import (
 )
 
 __all__ = [
+    "IF_EXISTS_CHOICES",
     "KNOWLEDGE_BASE_SETTINGS_FIELDS",
     "MAX_CHUNK_SIZE",
     "MAX_DOCUMENT_BYTES",
+    "IfExists",
     "document_add",
     "document_delete",
     "document_rollback",
     "document_update",
+    "document_version_add",
     "document_version_ingest",
     "document_version_reingest",
     "knowledge_base_create",

@@ -1,8 +1,10 @@
 """Knowledge bases and documents in the tenant-isolation contract (tests/isolation.py):
 another organization's knowledge base or document is unreachable by id for reads, changes,
-deletes, search, versions, diff and rollback."""
+deletes, search, versions (listed or uploaded), diff and rollback."""
 
 from __future__ import annotations
+
+import itertools
 
 from django_tenants.utils import tenant_context
 
@@ -26,9 +28,10 @@ def _kb_snapshot(org, pk) -> object:
 
 def _document_create(org) -> object:
     knowledge_base = services.knowledge_base_create(name="Isolated documents")
-    while True:
+    for number in itertools.count(1):
+        # One document per name in a knowledge base: each try gets its own title.
         document = services.document_add(
-            knowledge_base=knowledge_base, title="Private", content="Private text."
+            knowledge_base=knowledge_base, title=f"Private {number}", content="Private text."
         )
         services.document_update(document=document, content="Private text, v2.")
         # The contract swaps the row's id for a missing one in each URL; the base's id must
@@ -86,6 +89,7 @@ register(
             ("get", _document_url(org, pk) + "versions/1/", None),
             ("get", _document_url(org, pk) + "versions/diff/?from=1&to=2", None),
             ("post", _document_url(org, pk) + "rollback/", {"version": 1}),
+            ("post", _document_url(org, pk) + "versions/", {"content": "Planted version."}),
             ("get", _document_url(org, pk).rsplit("/", 2)[0] + "/", None),
         ],
     )
