@@ -125,6 +125,17 @@ def document_same_name(
     )
 
 
+def document_chunk_list(*, document: Document) -> QuerySet[Chunk]:
+    """The chunks search reads for ``document`` (its current version's), in order, without
+    their vectors (kilobytes each, never shown)."""
+    return (
+        Chunk.objects.filter(document=document)
+        .select_related("version")
+        .only("id", "ordinal", "text", "token_count", "version__number")
+        .order_by("ordinal")
+    )
+
+
 def document_version_list(*, document: Document) -> QuerySet[DocumentVersion]:
     return document.versions.select_related("author").order_by("-number")
 
@@ -203,6 +214,38 @@ class SearchHit:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def search_relevance(
+    hits: Sequence[SearchHit], *, query: str, mode: SearchMode = "hybrid"
+) -> list[float]:
+    """Each hit's relevance from 0 to 1, for people reading results (the scores themselves
+    are on scales only the ranking understands):
+
+    - hybrid: the fused score over the best a chunk could have scored in this search, first
+      in every ranking that found anything (meaning always; keywords and codes only when some
+      chunk contains them), so 1 means "first by every measure that had a say";
+    - vector: the cosine similarity (below 0 counts as 0);
+    - text: the full-text rank over the best hit's (that rank has no fixed scale).
+    """
+    if not hits:
+        return []
+    if mode == "vector":
+        return [_unit(hit.similarity if hit.similarity is not None else hit.score) for hit in hits]
+    if mode == "text":
+        best = max(hit.score for hit in hits)
+        return [_unit(hit.score / best) if best > 0 else 0.0 for hit in hits]
+    rankings = (
+        int(any(hit.vector_rank is not None for hit in hits))
+        + int(any(hit.text_rank is not None for hit in hits))
+        + int(bool(query_identifiers(query)) and any(hit.identifier_match for hit in hits))
+    )
+    best_possible = max(rankings, 1) / (RRF_K + 1)
+    return [_unit(hit.score / best_possible) for hit in hits]
+
+
+def _unit(value: float) -> float:
+    return min(max(float(value), 0.0), 1.0)
 
 
 def search(
