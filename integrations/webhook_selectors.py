@@ -15,7 +15,15 @@ __all__ = [
     "webhook_delivery_list",
     "webhook_endpoint_get",
     "webhook_endpoint_list",
+    "webhook_subscribed",
 ]
+
+
+def webhook_subscribed(event_type: str) -> bool:
+    """Whether an enabled endpoint of the active organization subscribes to ``event_type``:
+    one query that lets a caller announcing many events at once skip building them when
+    nobody listens (``webhook_event_emit`` asks for each event otherwise)."""
+    return WebhookEndpoint.objects.filter(enabled=True, event_types__contains=[event_type]).exists()
 
 
 def webhook_endpoint_list() -> QuerySet[WebhookEndpoint]:

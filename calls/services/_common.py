@@ -45,5 +45,40 @@ def _concurrency_check() -> None:
         )
 
 
+class ConcurrencyBudget:
+    """The organization's free call slots, counted once for a transaction that starts many
+    calls (a claim of the schedules' dispatcher) instead of once per call: ``open`` takes the
+    lock of ``_concurrency_check`` and counts the active calls; the lock is held to the
+    transaction's end, so no other writer starts a call meanwhile and each call started here
+    need only take one slot (``take``). Open it outside any savepoint a caller may roll back
+    (a lock taken in a rolled-back savepoint is released with it). A slot taken by a call
+    whose savepoint later rolls back stays taken: the claim starts fewer calls than it could,
+    never more."""
+
+    def __init__(self) -> None:
+        self._free: int | None = None
+        self._details: dict[str, int] = {}
+
+    def open(self) -> None:
+        organization = current_organization()
+        call_concurrency_lock(organization_id=organization.pk)
+        active = Call.objects.filter(status__in=ACTIVE_STATUSES).count()
+        self._free = organization.max_concurrent_calls - active
+        self._details = {
+            "active_calls": active,
+            "max_concurrent_calls": organization.max_concurrent_calls,
+        }
+
+    def take(self) -> None:
+        """One slot for a call about to be created; ``ConcurrencyLimitReached`` when none is
+        left (before anything is written)."""
+        if self._free is None:
+            raise RuntimeError("ConcurrencyBudget.take() before open()")
+        if self._free <= 0:
+            raise ConcurrencyLimitReached(details=dict(self._details))
+        self._free -= 1
+        self._details["active_calls"] += 1
+
+
 def _agent_version(agent: Agent) -> AgentVersion | None:
     return AgentVersion.objects.filter(agent=agent, number=agent.version).first()

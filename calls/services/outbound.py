@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.exceptions import AgentNotFound
@@ -28,9 +28,15 @@ from calls.metrics import CALLS_STARTED
 from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason, PhoneNumber
 from calls.numbers import e164
 from calls.selectors import agent_is_available, call_get, caller_number_get, dnc_numbers_listed
-from calls.services._common import _agent_version, _carrier_failure, _concurrency_check, _fail
-from calls.services.timeline import _event, _finalize, _locked
-from calls.telephony.base import CarrierClient, CarrierError
+from calls.services._common import (
+    ConcurrencyBudget,
+    _agent_version,
+    _carrier_failure,
+    _concurrency_check,
+    _fail,
+)
+from calls.services.timeline import _calls_for_update, _event, _finalize, _locked
+from calls.telephony.base import CarrierClient, CarrierError, PlacedCall
 from calls.telephony.credentials import carrier_client
 from calls.telephony.registry import carrier_spec
 from calls.telephony.urls import call_ref_issue, public_webhook_url
@@ -44,6 +50,7 @@ __all__ = [
     "call_end",
     "call_initiate",
     "call_place",
+    "calls_place",
     "call_say_and_hangup",
     "call_setup_prepare",
     "call_transfer",
@@ -101,6 +108,7 @@ def call_initiate(
     schedule_id: int | None = None,
     setup: CallSetup | None = None,
     place: bool = True,
+    budget: ConcurrencyBudget | None = None,
 ) -> Call:
     """Start an outbound call: the Call row is created now (queued) and dialed by a Celery task
     once this transaction commits, so an API request never waits on the carrier and a
@@ -110,7 +118,11 @@ def call_initiate(
     the rows it claims together (``setup``, from ``call_setup_prepare``, which then stands
     for ``agent_id`` and ``from_phone``). ``place=False`` sends no ``calls.call_place``: the
     caller dials the call after commit itself, with others (the schedules' dispatcher sends
-    one task for several of a claim's calls)."""
+    one task for several of a claim's calls). ``budget``: the caller starts many calls in its
+    transaction and has counted the free slots once under the concurrency lock
+    (``ConcurrencyBudget``); a call then takes one slot, and needs no savepoint of its own
+    because the limit is met before anything is written and the caller isolates each call in
+    its own savepoint."""
     to_number = e164(to_phone, field="to_phone")
     agent = setup.agent if setup is not None else _available_agent(agent_id)
     if variables is not None and not isinstance(variables, Mapping):
@@ -122,8 +134,11 @@ def call_initiate(
             raise NumberOnDncList(details={"field": "to_phone", "number": to_number})
         setup = _setup_for(agent, from_phone)
     phone_number = setup.phone_number
-    with transaction.atomic():
-        _concurrency_check()
+    if budget is not None:
+        budget.take()
+    with transaction.atomic(savepoint=budget is None):
+        if budget is None:
+            _concurrency_check()
         call = Call.objects.create(
             direction=CallDirection.OUTBOUND,
             from_number=phone_number.number,
@@ -190,62 +205,149 @@ def call_place(*, call_id: int, client: CarrierClient | None = None) -> Call | N
         logger.info("call_place_skipped", call_id=call_id)
         return None
     call = Call.objects.select_related("agent").get(pk=call_id)
-    agent = call.agent
-    ref = call_ref_issue(schema_name=current_schema_name(), call_id=call.pk)
     try:
         if client is None:
             client = carrier_client(call.provider)
-        spec = carrier_spec(call.provider)
-        placed = client.place_call(
-            to=call.to_number,
-            from_=call.from_number,
-            answer_url=public_webhook_url(spec.answer_route, c=ref),
-            status_callback_url=public_webhook_url(spec.status_route, c=ref),
-            machine_detection=bool(agent and agent.voicemail_message),
-            time_limit_seconds=agent.max_call_duration_seconds if agent else None,
-        )
+        placed = _dial(client, call)
     except (CarrierError, CarrierNotConfigured) as exc:
-        code, message = exc.code, exc.message
-        with transaction.atomic():
-            call = _locked(call_id)
-            _event(
-                call,
-                CallEvent.Kind.ERROR,
-                "carrier_error",
-                {
-                    "code": code,
-                    "message": message,
-                    "kind": str(getattr(exc, "kind", "not_configured")),
-                    "http_status": getattr(exc, "http_status", None),
-                },
-            )
-            _finalize(
-                call,
-                status=CallStatus.FAILED,
-                end_reason=EndReason.FAILED,
-                at=timezone.now(),
-                source="carrier",
-                error_code=code,
-                error_message=message,
-            )
-        logger.warning("call_place_failed", call_id=call_id, code=code, message=message)
-        return call
+        return _place_failed(call_id, exc)
     with transaction.atomic():
         call = _locked(call_id)
-        if not call.provider_call_id:
-            call.provider_call_id = placed.provider_call_id
-            call.save(update_fields=["provider_call_id", "updated_at"])
-        _event(
-            call,
-            CallEvent.Kind.ACTION,
-            "placed",
-            {"provider_call_id": placed.provider_call_id, "carrier_status": placed.status},
-        )
-        ended_meanwhile = call.is_final
+        ended_meanwhile = _placed_record(call, placed)
+        CallEvent.objects.bulk_create([_placed_event(call, placed)])
     if ended_meanwhile:
         # Ended through the API while we were dialing: do not let the phone ring on.
         _hangup_quietly(client, call, placed.provider_call_id)
     return call
+
+
+def calls_place(*, call_ids: list[int]) -> list[Call]:
+    """``call_place`` for several queued calls of the active organization, with the same
+    at-most-once claim, in a few statements rather than a few per call: one conditional
+    update claims them all (a call ended meanwhile, or dialed by an earlier run of the same
+    task, is not claimed), each is dialed, and those the carrier accepted are recorded in one
+    transaction, with one client per carrier for all of them. A carrier refusal (or no
+    account with the carrier) fails that call alone, as in ``call_place``. Returns the calls
+    dialed.
+
+    Recorded together, a call's carrier id is written a few round trips after its dial
+    rather than at once; the carrier's first status callback finds the call by its signed
+    reference meanwhile (and fills the id itself if it comes first), as with one call."""
+    if not call_ids:
+        return []
+    table = connection.ops.quote_name(Call._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET placed_at = %s"
+            f" WHERE id = ANY(%s) AND status = %s AND placed_at IS NULL RETURNING id",
+            [timezone.now(), list(call_ids), CallStatus.QUEUED],
+        )
+        claimed = {row[0] for row in cursor.fetchall()}
+    for call_id in set(call_ids) - claimed:
+        logger.info("call_place_skipped", call_id=call_id)
+    if not claimed:
+        return []
+    calls = Call.objects.select_related("agent").in_bulk(claimed)
+    clients: dict[str, CarrierClient] = {}
+    accepted: list[tuple[int, CarrierClient, PlacedCall]] = []
+    for call_id in call_ids:
+        call = calls.get(call_id)
+        if call is None:
+            continue
+        try:
+            client = clients.get(call.provider)
+            if client is None:
+                client = clients[call.provider] = carrier_client(call.provider)
+            accepted.append((call_id, client, _dial(client, call)))
+        except (CarrierError, CarrierNotConfigured) as exc:
+            _place_failed(call_id, exc)
+        except Exception as exc:  # one call's trouble must not leave the others undialed
+            logger.exception("call_place_failed", call_id=call_id, error=repr(exc))
+    if not accepted:
+        return []
+    with transaction.atomic():
+        locked = _calls_for_update().in_bulk([call_id for call_id, _client, _placed in accepted])
+        ids_written: list[Call] = []
+        events: list[CallEvent] = []
+        ended: list[tuple[CarrierClient, Call, str]] = []
+        for call_id, client, placed in accepted:
+            call = locked[call_id]
+            had_id = bool(call.provider_call_id)
+            if _placed_record(call, placed, save=False):
+                ended.append((client, call, placed.provider_call_id))
+            if not had_id:
+                ids_written.append(call)
+            events.append(_placed_event(call, placed))
+        Call.objects.bulk_update(ids_written, ["provider_call_id", "updated_at"])
+        CallEvent.objects.bulk_create(events)
+    for client, call, provider_call_id in ended:
+        # Ended through the API while we were dialing: do not let the phone ring on.
+        _hangup_quietly(client, call, provider_call_id)
+    return [locked[call_id] for call_id, _client, _placed in accepted]
+
+
+def _dial(client: CarrierClient, call: Call) -> PlacedCall:
+    agent = call.agent
+    ref = call_ref_issue(schema_name=current_schema_name(), call_id=call.pk)
+    spec = carrier_spec(call.provider)
+    return client.place_call(
+        to=call.to_number,
+        from_=call.from_number,
+        answer_url=public_webhook_url(spec.answer_route, c=ref),
+        status_callback_url=public_webhook_url(spec.status_route, c=ref),
+        machine_detection=bool(agent and agent.voicemail_message),
+        time_limit_seconds=agent.max_call_duration_seconds if agent else None,
+    )
+
+
+def _place_failed(call_id: int, exc: CarrierError | CarrierNotConfigured) -> Call:
+    """The carrier refused the dial (or there is no account): the call ends as failed."""
+    code, message = exc.code, exc.message
+    with transaction.atomic():
+        call = _locked(call_id)
+        _event(
+            call,
+            CallEvent.Kind.ERROR,
+            "carrier_error",
+            {
+                "code": code,
+                "message": message,
+                "kind": str(getattr(exc, "kind", "not_configured")),
+                "http_status": getattr(exc, "http_status", None),
+            },
+        )
+        _finalize(
+            call,
+            status=CallStatus.FAILED,
+            end_reason=EndReason.FAILED,
+            at=timezone.now(),
+            source="carrier",
+            error_code=code,
+            error_message=message,
+        )
+    logger.warning("call_place_failed", call_id=call_id, code=code, message=message)
+    return call
+
+
+def _placed_record(call: Call, placed: PlacedCall, *, save: bool = True) -> bool:
+    """The carrier's id on the locked call (unless a callback wrote it first); whether the
+    call ended while it was being dialed."""
+    if not call.provider_call_id:
+        call.provider_call_id = placed.provider_call_id
+        call.updated_at = timezone.now()
+        if save:
+            call.save(update_fields=["provider_call_id", "updated_at"])
+    return call.is_final
+
+
+def _placed_event(call: Call, placed: PlacedCall) -> CallEvent:
+    return CallEvent(
+        call=call,
+        kind=CallEvent.Kind.ACTION,
+        name="placed",
+        payload={"provider_call_id": placed.provider_call_id, "carrier_status": placed.status},
+        created_at=timezone.now(),
+    )
 
 
 def _hangup_quietly(client: CarrierClient, call: Call, provider_call_id: str) -> None:

@@ -31,17 +31,16 @@ from typing import Any
 
 import structlog
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from calls.exceptions import CarrierNotConfigured, ConcurrencyLimitReached
+from calls.exceptions import ConcurrencyLimitReached
 from calls.models import (
     Batch,
     BatchRow,
     BatchRowOutcome,
     BatchRowStatus,
-    Call,
     MissedRunPolicy,
     ScheduledCall,
     ScheduledRun,
@@ -50,10 +49,11 @@ from calls.models import (
 )
 from calls.models.batches import COUNTER_FIELDS
 from calls.selectors import dnc_numbers_listed
+from calls.services._common import ConcurrencyBudget
 from calls.services.batch_control import batch_start
 from calls.services.batch_dispatch import DNC_REASON
 from calls.services.batches import BATCH_SETTINGS_FIELDS
-from calls.services.outbound import CallSetup, call_initiate, call_place, call_setup_prepare
+from calls.services.outbound import CallSetup, call_initiate, call_setup_prepare, calls_place
 from calls.services.schedule_batch_runs import scheduled_run_batch_ended
 from calls.services.schedule_index import (
     schedule_index_sync,
@@ -63,11 +63,9 @@ from calls.services.schedule_index import (
 from calls.services.schedule_runs import scheduled_run_after_attempt, scheduled_run_end
 from calls.services.schedule_times import cron_occurrences
 from calls.services.webhook_events import (
-    schedule_run_announce,
     schedule_run_announce_on_commit,
+    schedule_runs_announce,
 )
-from calls.telephony.base import CarrierClient
-from calls.telephony.credentials import carrier_client
 from organizations.models import Organization, ScheduleIndexEntry
 from voiceagents.exceptions import ApplicationError
 from voiceagents.queue import enqueue, enqueue_on_commit
@@ -123,6 +121,11 @@ class _Chunk:
     schedules: dict[int, ScheduledCall]
     retries: dict[int, list[ScheduledRun]]
     dnc_listed: set[str]
+    # The earliest next attempt of each schedule's waiting runs not due yet: with the due
+    # ones (``retries``) and the run fired now, all its waiting runs, so the index entry is
+    # written without reading them again (no one else writes them while the claim holds it).
+    later_retries: dict[int, dt.datetime]
+    budget: ConcurrencyBudget
     setups: dict[tuple[int, int | None], CallSetup] = field(default_factory=dict)
     call_ids: list[int] = field(default_factory=list)
     run_ids: list[int] = field(default_factory=list)
@@ -140,8 +143,36 @@ class _Chunk:
         )
         for run in due_retries:
             retries[run.schedule_id].append(run)
+        later_retries = dict(
+            ScheduledRun.objects.filter(
+                schedule_id__in=schedule_ids,
+                status=ScheduledRunStatus.WAITING,
+                next_attempt_at__gt=now,
+            )
+            .order_by()
+            .values("schedule_id")
+            .annotate(at=Min("next_attempt_at"))
+            .values_list("schedule_id", "at")
+        )
         numbers = {schedule.phone_number for schedule in schedules.values()} - {""}
-        return cls(schedules, retries, dnc_numbers_listed(numbers=numbers))
+        # The organization's free call slots, counted once for the claim's calls, here:
+        # outside the schedules' savepoints (see ConcurrencyBudget).
+        budget = ConcurrencyBudget()
+        budget.open()
+        return cls(schedules, retries, dnc_numbers_listed(numbers=numbers), later_retries, budget)
+
+    def retry_at(self, schedule_id: int, fired: ScheduledRun | None) -> dt.datetime | None:
+        """The earliest next attempt of the schedule's waiting runs, after its processing."""
+        runs = [*self.retries.get(schedule_id, []), *([fired] if fired is not None else [])]
+        times = [
+            run.next_attempt_at
+            for run in runs
+            if run.status == ScheduledRunStatus.WAITING and run.next_attempt_at is not None
+        ]
+        later = self.later_retries.get(schedule_id)
+        if later is not None:
+            times.append(later)
+        return min(times, default=None)
 
     def announce_on_commit(self) -> None:
         """``schedule.run`` for each run fired, once the claim commits, with the run as it
@@ -153,9 +184,7 @@ class _Chunk:
 
         def announce() -> None:
             with schema_context(schema):
-                fired = ScheduledRun.objects.select_related("schedule").filter(pk__in=run_ids)
-                for run in fired.order_by("pk"):
-                    schedule_run_announce(run.schedule, run)
+                schedule_runs_announce(run_ids=run_ids)
 
         transaction.on_commit(announce)
 
@@ -241,13 +270,14 @@ def _process(schedule_id: int, now: dt.datetime, chunk: _Chunk) -> None:
     if schedule.status in (ScheduleStatus.ACTIVE, ScheduleStatus.COMPLETED):
         for run in chunk.retries.get(schedule.pk, []):
             _attempt(schedule, run, now, chunk)
+    fired = None
     if (
         schedule.status == ScheduleStatus.ACTIVE
         and schedule.next_run_at is not None
         and schedule.next_run_at <= now
     ):
-        _occurrence_due(schedule, now, chunk)
-    schedule_index_sync(schedule)
+        fired = _occurrence_due(schedule, now, chunk)
+    schedule_index_sync(schedule, retry_at=chunk.retry_at(schedule.pk, fired))
 
 
 # --- an occurrence --------------------------------------------------------------------------------
@@ -273,9 +303,9 @@ def _due_occurrences(schedule: ScheduledCall, now: dt.datetime) -> tuple[dt.date
     return newest, count
 
 
-def _occurrence_due(schedule: ScheduledCall, now: dt.datetime, chunk: _Chunk) -> None:
+def _occurrence_due(schedule: ScheduledCall, now: dt.datetime, chunk: _Chunk) -> ScheduledRun:
     """Fire (or, missed beyond the policy, skip) the due occurrence, once however many are
-    due, and move ``next_run_at`` to the first occurrence after now."""
+    due, and move ``next_run_at`` to the first occurrence after now. Returns its run."""
     newest, count = _due_occurrences(schedule, now)
     if schedule.max_runs is not None:
         count = min(count, max(schedule.max_runs - schedule.run_count, 1))
@@ -329,6 +359,7 @@ def _occurrence_due(schedule: ScheduledCall, now: dt.datetime, chunk: _Chunk) ->
         schedule.status_reason = _completion_reason(schedule)
         fields += ["status", "status_reason"]
     schedule.save(update_fields=fields)
+    return run
 
 
 def _runs_when_missed(schedule: ScheduledCall, late: dt.timedelta) -> bool:
@@ -425,6 +456,7 @@ def _attempt(
             schedule_id=schedule.pk,
             setup=setup,
             place=chunk is None,
+            budget=chunk.budget if chunk is not None else None,
         )
         if chunk is not None:
             chunk.call_ids.append(call.pk)
@@ -550,25 +582,8 @@ def schedule_fire_now(schedule: ScheduledCall) -> ScheduledRun:
 
 
 def scheduled_calls_place(*, call_ids: list[int]) -> int:
-    """Dial the calls a claim started in the active organization, each through
-    ``call_place`` (at most once: a task run twice, or after a crash half-way, dials only
-    those not dialed yet), with one carrier client per carrier for all of them. One call's
-    trouble is logged and the others are still dialed. Returns how many were dialed."""
-    providers = dict(Call.objects.filter(pk__in=call_ids).values_list("pk", "provider"))
-    clients: dict[str, CarrierClient | None] = {}
-    placed = 0
-    for call_id in call_ids:
-        provider = providers.get(call_id)
-        if provider is None:
-            continue
-        if provider not in clients:
-            try:
-                clients[provider] = carrier_client(provider)
-            except CarrierNotConfigured:
-                clients[provider] = None  # each call then fails in call_place, with the reason
-        try:
-            if call_place(call_id=call_id, client=clients[provider]) is not None:
-                placed += 1
-        except Exception as exc:  # as the call's own call_place task would, alone
-            logger.exception("scheduled_call_place_failed", call_id=call_id, error=repr(exc))
-    return placed
+    """Dial the calls a claim started in the active organization through ``calls_place``
+    (at most once: a task run twice, or after a crash half-way, dials only those not dialed
+    yet). One call's trouble is logged and the others are still dialed. Returns how many
+    were dialed."""
+    return len(calls_place(call_ids=call_ids))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import Any
 
 from django.db.models import Min
 
@@ -26,10 +27,14 @@ from calls.services.schedule_times import cron_occurrences
 from organizations.models import ScheduleIndexEntry
 from voiceagents.tenancy import current_schema_name
 
+# schedule_index_sync's default: the retry time is read from the runs.
+_READ: Any = object()
+
 __all__ = [
     "schedule_index_lock",
     "schedule_index_sync",
     "schedule_next_occurrence",
+    "schedule_retry_at",
     "schedule_zone",
 ]
 
@@ -71,25 +76,37 @@ def schedule_index_lock(*, schedule_id: int) -> None:
     )
 
 
-def _wake_at(schedule: ScheduledCall) -> dt.datetime | None:
+def schedule_retry_at(schedule_id: int) -> dt.datetime | None:
+    """The earliest next attempt of the schedule's waiting runs."""
+    at: dt.datetime | None = ScheduledRun.objects.filter(
+        schedule_id=schedule_id, status=ScheduledRunStatus.WAITING
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+    return at
+
+
+def _wake_at(schedule: ScheduledCall, retry_at: dt.datetime | None) -> dt.datetime | None:
     """When the dispatcher must next look at the schedule: its next occurrence while active,
     or the earliest retry of its waiting runs (not while paused or canceled)."""
     candidates: list[dt.datetime] = []
     if schedule.status == ScheduleStatus.ACTIVE and schedule.next_run_at is not None:
         candidates.append(schedule.next_run_at)
-    if schedule.status in (ScheduleStatus.ACTIVE, ScheduleStatus.COMPLETED):
-        retry = ScheduledRun.objects.filter(
-            schedule_id=schedule.pk, status=ScheduledRunStatus.WAITING
-        ).aggregate(at=Min("next_attempt_at"))["at"]
-        if retry is not None:
-            candidates.append(retry)
+    if schedule.status in (ScheduleStatus.ACTIVE, ScheduleStatus.COMPLETED) and retry_at:
+        candidates.append(retry_at)
     return min(candidates) if candidates else None
 
 
-def schedule_index_sync(schedule: ScheduledCall) -> None:
-    """Write the schedule's wake-up time to the public index, in the caller's transaction."""
+def schedule_index_sync(schedule: ScheduledCall, *, retry_at: Any = _READ) -> None:
+    """Write the schedule's wake-up time to the public index, in the caller's transaction.
+    ``retry_at``: the earliest next attempt of its waiting runs when the caller knows it (the
+    dispatcher, which holds the schedule's runs; read here otherwise)."""
     organization = current_organization()
-    wake = _wake_at(schedule)
+    if retry_at is _READ:
+        retry_at = (
+            schedule_retry_at(schedule.pk)
+            if schedule.status in (ScheduleStatus.ACTIVE, ScheduleStatus.COMPLETED)
+            else None
+        )
+    wake = _wake_at(schedule, retry_at)
     updated = ScheduleIndexEntry.objects.filter(
         organization_id=organization.pk, schedule_id=schedule.pk
     ).update(next_run_at=wake, active=wake is not None)

@@ -31,6 +31,7 @@ from calls.selectors.webhook_payloads import (
     schedule_run_webhook_payload,
 )
 from integrations.webhook_models import WebhookEventType
+from integrations.webhook_selectors import webhook_subscribed
 from integrations.webhook_services import webhook_event_emit
 from voiceagents.queue import enqueue_on_commit
 from voiceagents.tenancy import current_schema_name
@@ -44,6 +45,7 @@ __all__ = [
     "call_started_announce",
     "schedule_run_announce",
     "schedule_run_announce_on_commit",
+    "schedule_runs_announce",
 ]
 
 # The Celery task of post-call analysis (calls.tasks), sent by name.
@@ -108,6 +110,16 @@ def schedule_run_announce(schedule: ScheduledCall, run: ScheduledRun) -> None:
         lambda: schedule_run_webhook_payload(schedule, run),
         dedupe_key=f"schedule.run:{run.pk}",
     )
+
+
+def schedule_runs_announce(*, run_ids: list[int]) -> None:
+    """``schedule.run`` for each of many runs fired together (a claim of the dispatcher), as
+    they are now: asks once whether anyone subscribes, and reads the runs only then."""
+    if not run_ids or not webhook_subscribed(WebhookEventType.SCHEDULE_RUN):
+        return
+    fired = ScheduledRun.objects.select_related("schedule").filter(pk__in=run_ids)
+    for run in fired.order_by("pk"):
+        schedule_run_announce(run.schedule, run)
 
 
 def schedule_run_announce_on_commit(*, run_id: int) -> None:

@@ -5,6 +5,7 @@ streams")."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -136,6 +137,24 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def _http_client(api_base_url: str, timeout: float) -> TwilioHttpClient:
+    """The SDK's HTTP client with the environment's proxy and CA bundle read once, here.
+    requests otherwise reads them again on every request (it scans every environment
+    variable and looks for ~/.netrc), about a millisecond of CPU per dial, which a claim of
+    thousands of scheduled calls pays thousands of times (docs/benchmarks.md, "Schedules").
+    The same settings apply: the proxy for the API host unless ``no_proxy`` names it, and
+    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``."""
+    http = TwilioHttpClient(
+        timeout=timeout, proxy=requests.utils.get_environ_proxies(api_base_url) or None
+    )
+    if http.session is not None:
+        http.session.trust_env = False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            http.session.verify = bundle
+    return http
+
+
 class TwilioClient(CarrierClient):
     provider = Carrier.TWILIO.value
     numbers_page_size = 100
@@ -151,7 +170,7 @@ class TwilioClient(CarrierClient):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._client = Client(
-            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout)
+            account_sid, auth_token, http_client=_http_client(api_base_url, timeout)
         )
         # Domain.base_url is the SDK's one switch for the API host (docs/protocols.md, "Twilio:
         # REST and webhooks"); paging follows next_page_uri relative to it too.
