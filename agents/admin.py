@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+from unfold.admin import ModelAdmin
 
 from agents import selectors, services
 from agents.exceptions import AgentNotFound
@@ -104,7 +105,7 @@ class AgentAdminForm(forms.ModelForm):
 
 
 @admin.register(Agent)
-class AgentAdmin(RoleAdminMixin, admin.ModelAdmin):
+class AgentAdmin(RoleAdminMixin, ModelAdmin):
     form = AgentAdminForm
     list_display = ["name", "ai_provider", "model", "voice", "status", "version", "updated_at"]
     list_filter = ["ai_provider", "status", "language"]

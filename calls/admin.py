@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from unfold.admin import ModelAdmin, TabularInline
 
 import calls.admin_batches  # noqa: F401  (batches, their rows, the do-not-call list)
 import calls.admin_schedules  # noqa: F401  (schedules and their runs)
@@ -45,7 +46,7 @@ _NUMBER_SETTINGS = [
 ]
 
 
-class RoutingRuleInline(RoleAdminMixin, admin.TabularInline):
+class RoutingRuleInline(RoleAdminMixin, TabularInline):
     model = RoutingRule
     form = RoutingRuleForm
     extra = 0
@@ -53,7 +54,7 @@ class RoutingRuleInline(RoleAdminMixin, admin.TabularInline):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
+class PhoneNumberAdmin(RoleAdminMixin, ModelAdmin):
     list_display = [
         "number",
         "friendly_name",
@@ -192,7 +193,7 @@ class PhoneNumberAdmin(RoleAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/calls/phonenumber/test_route.html", context)
 
 
-class _ReadOnlyInline(RoleAdminMixin, admin.TabularInline):
+class _ReadOnlyInline(RoleAdminMixin, TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -222,7 +223,7 @@ class ToolInvocationInline(_ReadOnlyInline):
 
 
 @admin.register(Call)
-class CallAdmin(RoleAdminMixin, admin.ModelAdmin):
+class CallAdmin(RoleAdminMixin, ModelAdmin):
     change_role = Role.MEMBER
     list_display = [
         "id",
@@ -270,7 +271,7 @@ class CallAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(RoleAdminMixin, admin.ModelAdmin):
+class MessageAdmin(RoleAdminMixin, ModelAdmin):
     list_display = ["created_at", "direction", "status", "from_number", "to_number", "call"]
     list_filter = ["direction", "status", "provider"]
     search_fields = ["from_number", "to_number", "body"]

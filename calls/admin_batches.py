@@ -45,6 +45,7 @@ from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm
 from import_export.results import Error, Result, RowResult
+from unfold.admin import ModelAdmin
 
 from agents.models import Agent
 from calls import selectors, services
@@ -372,7 +373,7 @@ def _progress_html(batch: Batch, *, compact: bool) -> SafeString:
 
 
 @admin.register(Batch)
-class BatchAdmin(ImportMixin, RoleAdminMixin, admin.ModelAdmin):
+class BatchAdmin(ImportMixin, RoleAdminMixin, ModelAdmin):
     """Batches are made by importing a file; members import, run and delete them."""
 
     change_role = Role.MEMBER
@@ -583,7 +584,7 @@ def _number_of(phone_number_id: Any) -> str | None:
 
 
 @admin.register(BatchRow)
-class BatchRowAdmin(RoleAdminMixin, admin.ModelAdmin):
+class BatchRowAdmin(RoleAdminMixin, ModelAdmin):
     list_display = [
         "line_number",
         "batch",
@@ -641,7 +642,7 @@ class DoNotCallEntryForm(forms.ModelForm):
 
 
 @admin.register(DoNotCallEntry)
-class DoNotCallEntryAdmin(RoleAdminMixin, admin.ModelAdmin):
+class DoNotCallEntryAdmin(RoleAdminMixin, ModelAdmin):
     """Members add numbers; removing one (it may be called again) is for admins."""
 
     change_role = Role.MEMBER

@@ -14,6 +14,7 @@ from django.forms.models import construct_instance
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
 
 from agents.models import Agent
 from calls import selectors, services
@@ -104,7 +105,7 @@ class ScheduleForm(forms.ModelForm):
 
 
 @admin.register(ScheduledCall)
-class ScheduleAdmin(RoleAdminMixin, admin.ModelAdmin):
+class ScheduleAdmin(RoleAdminMixin, ModelAdmin):
     form = ScheduleForm
     change_role = Role.MEMBER
     list_display = [
@@ -350,7 +351,7 @@ class ScheduleAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ScheduledRun)
-class ScheduledRunAdmin(RoleAdminMixin, admin.ModelAdmin):
+class ScheduledRunAdmin(RoleAdminMixin, ModelAdmin):
     """The runs history, read-only."""
 
     list_display = [

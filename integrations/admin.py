@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from integrations import selectors, services
 from integrations.kinds import KINDS
@@ -90,7 +91,7 @@ class ProviderCredentialForm(forms.ModelForm):
 
 
 @admin.register(ProviderCredential)
-class ProviderCredentialAdmin(RoleAdminMixin, admin.ModelAdmin):
+class ProviderCredentialAdmin(RoleAdminMixin, ModelAdmin):
     view_role = Role.ADMIN
     change_role = Role.ADMIN
     form = ProviderCredentialForm

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from unfold.admin import ModelAdmin
 
 from integrations import tool_execution, tool_selectors, tool_services
 from integrations.exceptions import ToolError
@@ -123,7 +124,7 @@ class RunToolForm(forms.Form):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(RoleAdminMixin, admin.ModelAdmin):
+class IntegrationAdmin(RoleAdminMixin, ModelAdmin):
     form = IntegrationForm
     list_display = ["slug", "name", "kind", "transport", "enabled", "tools_listed_at", "last_error"]
     list_filter = ["kind", "enabled"]
@@ -302,7 +303,7 @@ class CustomToolForm(forms.ModelForm):
 
 
 @admin.register(CustomTool)
-class CustomToolAdmin(RoleAdminMixin, admin.ModelAdmin):
+class CustomToolAdmin(RoleAdminMixin, ModelAdmin):
     form = CustomToolForm
     list_display = ["name", "url", "enabled", "timeout_seconds", "updated_at"]
     readonly_fields = ["secret_shown", "created_by", "created_at"]
@@ -341,7 +342,7 @@ class CustomToolAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ToolExecution)
-class ToolExecutionAdmin(RoleAdminMixin, admin.ModelAdmin):
+class ToolExecutionAdmin(RoleAdminMixin, ModelAdmin):
     list_display = ["created_at", "server", "tool", "source", "ok", "error_code", "duration_ms"]
     list_filter = ["source", "ok", "server"]
     search_fields = ["tool", "server", "error_message"]

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin, TabularInline
 
 from integrations import webhook_selectors, webhook_services
 from integrations.webhook_models import (
@@ -54,7 +55,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(RoleAdminMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(RoleAdminMixin, ModelAdmin):
     view_role = Role.ADMIN
     change_role = Role.ADMIN
     form = WebhookEndpointForm
@@ -183,7 +184,7 @@ class WebhookEndpointAdmin(RoleAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{endpoint.url}: {delivery.last_error}", messages.ERROR)
 
 
-class WebhookAttemptInline(RoleAdminMixin, admin.TabularInline):
+class WebhookAttemptInline(RoleAdminMixin, TabularInline):
     view_role = Role.ADMIN
     model = WebhookAttempt
     fields = readonly_fields = (
@@ -211,7 +212,7 @@ class WebhookAttemptInline(RoleAdminMixin, admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(RoleAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(RoleAdminMixin, ModelAdmin):
     """The delivery log: read only, newest first; "Redeliver" is the one thing done here."""
 
     view_role = Role.ADMIN

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from unfold.admin import ModelAdmin
 
 from knowledge import selectors, services
 from knowledge.forms import DocumentUploadForm, KnowledgeBaseAdminForm, SearchPlaygroundForm
@@ -36,7 +37,7 @@ class _DocumentCount(TypedDict):
 
 
 @admin.register(KnowledgeBase)
-class KnowledgeBaseAdmin(RoleAdminMixin, admin.ModelAdmin):
+class KnowledgeBaseAdmin(RoleAdminMixin, ModelAdmin):
     form = KnowledgeBaseAdminForm
     list_display = ["name", "embedding_model", "document_count", "created_at", "tools"]
     search_fields = ["name", "description"]
@@ -121,7 +122,7 @@ class KnowledgeBaseAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Document)
-class DocumentAdmin(RoleAdminMixin, admin.ModelAdmin):
+class DocumentAdmin(RoleAdminMixin, ModelAdmin):
     list_display = [
         "title",
         "knowledge_base",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from organizations import selectors, services
 from organizations.actors import request_user
@@ -29,19 +31,19 @@ from voiceagents.tenancy import current_tenant
 # --- platform admin (public schema, superusers) ------------------------------------------------
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(TabularInline):
     model = Domain
     extra = 0
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Organization, site=platform_admin)
-class OrganizationAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
+class OrganizationAdmin(ServiceErrorAdminMixin, ModelAdmin):
     list_display = ["name", "slug", "schema_name", "industry", "timezone", "created_at"]
     search_fields = ["name", "slug", "schema_name"]
     list_filter = ["industry"]
@@ -75,7 +77,11 @@ class OrganizationAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(User, site=platform_admin)
-class UserAdmin(ServiceErrorAdminMixin, DjangoUserAdmin):
+class UserAdmin(ServiceErrorAdminMixin, DjangoUserAdmin, ModelAdmin):
+    # The theme's widgets on the user forms.
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_superuser", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
@@ -92,7 +98,7 @@ class UserAdmin(ServiceErrorAdminMixin, DjangoUserAdmin):
 
 
 @admin.register(ApiKey, site=platform_admin)
-class PlatformApiKeyAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
+class PlatformApiKeyAdmin(ServiceErrorAdminMixin, ModelAdmin):
     list_display = [
         "name",
         "prefix",
@@ -111,7 +117,7 @@ class PlatformApiKeyAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invitation, site=platform_admin)
-class PlatformInvitationAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
+class PlatformInvitationAdmin(ServiceErrorAdminMixin, ModelAdmin):
     list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at"]
     list_filter = ["organization", "role"]
     readonly_fields = ["token_hash"]
@@ -120,7 +126,7 @@ class PlatformInvitationAdmin(ServiceErrorAdminMixin, admin.ModelAdmin):
 # --- tenant admin (an organization's own domain) -----------------------------------------------
 
 
-class CurrentOrganizationMixin(RoleAdminMixin, admin.ModelAdmin):
+class CurrentOrganizationMixin(RoleAdminMixin, ModelAdmin):
     """Rows of the public schema filtered to the organization whose domain we are on."""
 
     def get_queryset(self, request):
@@ -128,7 +134,7 @@ class CurrentOrganizationMixin(RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
+class MembershipAdmin(CurrentOrganizationMixin, ModelAdmin):
     change_role = Role.OWNER
     list_display = ["user", "role", "created_at"]
     list_filter = ["role"]
@@ -158,7 +164,7 @@ class MembershipAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
+class ApiKeyAdmin(CurrentOrganizationMixin, ModelAdmin):
     list_display = [
         "name",
         "prefix",
@@ -207,7 +213,7 @@ class ApiKeyAdmin(CurrentOrganizationMixin, admin.ModelAdmin):
         self.message_user(request, f"{queryset.count()} key(s) revoked.")
 
 
-class _AuditEventReadOnly(admin.ModelAdmin):
+class _AuditEventReadOnly(ModelAdmin):
     """Audit events are written by services only; nobody adds, edits or deletes them."""
 
     list_display = ["created_at", "action", "target_type", "target_id", "actor", "api_key"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
+from unfold.sites import UnfoldAdminSite
 
 from organizations.exceptions import OrganizationsErrorCode
 from organizations.models import Membership, Role
@@ -73,7 +73,28 @@ class PlatformAdminAuthenticationForm(AdminAuthenticationForm):
         return ", ".join(urls) if urls else f"<organization>.{settings.BASE_DOMAIN}/admin/"
 
 
-class TenantAdminSite(AdminSite):
+def _organization(request):
+    tenant = getattr(request, "tenant", None)
+    return None if tenant is None or tenant.is_public else tenant
+
+
+def console_site_header(request) -> str:
+    """The header of the console (settings.UNFOLD): the organization's name on its own domain."""
+    organization = _organization(request)
+    return organization.name if organization is not None else PlatformAdminSite.site_header
+
+
+def console_site_title(request) -> str:
+    """The browser tab's title suffix (settings.UNFOLD)."""
+    organization = _organization(request)
+    return (
+        f"{organization.name} · voiceagents"
+        if organization is not None
+        else PlatformAdminSite.site_title
+    )
+
+
+class TenantAdminSite(UnfoldAdminSite):
     site_header = "voiceagents"
     site_title = "voiceagents"
     index_title = "Organization administration"
@@ -82,15 +103,8 @@ class TenantAdminSite(AdminSite):
     def has_permission(self, request) -> bool:
         return membership_role(request.user) is not None
 
-    def each_context(self, request):
-        context = super().each_context(request)
-        tenant = getattr(request, "tenant", None)
-        if tenant is not None and not tenant.is_public:
-            context["site_header"] = f"{tenant.name} · voiceagents"
-        return context
 
-
-class PlatformAdminSite(AdminSite):
+class PlatformAdminSite(UnfoldAdminSite):
     site_header = "voiceagents platform"
     site_title = "voiceagents platform"
     index_title = "Platform administration"

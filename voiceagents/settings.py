@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.templatetags.static import static
+
 from voiceagents.env import (
     ImproperlyConfiguredEnv,
     database_from_url,
@@ -38,6 +40,12 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"
 # Decided once (docs/decisions.md): identity, tenancy, credentials and platform machinery are
 # shared; every product table an organization owns is per tenant.
 SHARED_APPS = [
+    # The admin theme (docs/decisions.md). Its templates must win over the admin's and over
+    # django_tenants' own admin/app_list.html and admin/index.html, hence first. The basic
+    # config: unfold's default one would replace our admin sites with its own.
+    "unfold.apps.BasicAppConfig",
+    "unfold.contrib.filters",
+    "unfold.contrib.import_export",
     "django_tenants",
     "daphne",
     "organizations",
@@ -280,6 +288,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# The console's theme, django-unfold (docs/decisions.md): its assets ship in the wheel.
+UNFOLD = {
+    "SITE_HEADER": "organizations.admin_site.console_site_header",
+    "SITE_TITLE": "organizations.admin_site.console_site_title",
+    "SITE_SYMBOL": "support_agent",
+    "STYLES": [lambda request: static("voiceagents/console.css")],
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"

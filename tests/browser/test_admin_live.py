@@ -113,23 +113,23 @@ def test_the_schedule_editor_previews_the_next_runs_as_the_operator_types(
 def test_the_login_page_is_styled_and_reports_a_wrong_password(page, alpha):
     user = make_admin(alpha)
     page.goto("/admin/login/?next=/admin/")
-    # The admin's stylesheets are served (whitenoise, no CDN): the header is coloured.
-    header = page.locator("#header")
-    expect(header).to_be_visible()
-    assert header.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
+    # The theme's stylesheets are served (whitenoise, no CDN): the log-in button is coloured.
+    button = page.locator('#login-form [type="submit"]')
+    expect(button).to_be_visible()
+    assert button.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
     assert page.evaluate("() => document.styleSheets.length") >= 2
 
     page.fill('[name="username"]', user.email)
     page.fill('[name="password"]', "not the password")
     page.click('[type="submit"]')
-    expect(page.locator(".errornote")).to_contain_text("Please enter the correct")
+    expect(page.get_by_text("Please enter the correct")).to_be_visible()
     assert "/admin/login/" in page.url
 
     page.fill('[name="password"]', PASSWORD)
     page.click('[type="submit"]')
     page.wait_for_url(re.compile(r"/admin/$"))
-    expect(page.locator("#site-name, #branding")).not_to_have_count(0)
-    expect(page.locator("#user-tools")).to_contain_text("Log out")
+    expect(page.locator("#site-name")).to_contain_text("Alpha")
+    expect(page.locator("#logout-form")).to_contain_text("Log out")
 
 
 # pytest-django creates the test database only when a collected test uses ``db``; this one

@@ -57,7 +57,7 @@ def test_a_csv_import_is_previewed_then_confirmed(member, alpha, batch_agent):
 
     assert shown.status_code == 200, shown.content
     html = shown.content.decode()
-    assert "Preview" in html and "Confirm import" in html
+    assert "preview of data to be imported" in html and "Confirm import" in html
     assert (
         "Duplicate of line 2." in html and "&#x27;nope&#x27; is not a valid phone number." in html
     )
