@@ -5,6 +5,7 @@ live now; another organization's calls never counted; a bounded number of querie
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -264,3 +265,156 @@ def test_the_queries_do_not_grow_with_the_calls_and_batches(
 
     assert board.active_call_count == 15 and len(board.active_calls) == 10
     assert board.running_batch_count == 30 and len(board.running_batches) == 10
+
+
+# --- the page (the admin index of the organization's domain) -----------------------------------
+
+
+@pytest.fixture
+def dashboard_settings(settings):
+    settings.UNFOLD = {
+        **settings.UNFOLD,
+        "DASHBOARD_CALLBACK": "calls.admin_dashboard.dashboard_callback",
+    }
+
+
+def tile(page: str, name: str) -> str:
+    """The figure a dashboard tile shows."""
+    match = re.search(rf'data-tile="{name}".*?dashboard-tile-value">([^<]*)<', page, re.S)
+    assert match, name
+    return match.group(1).strip()
+
+
+def console(org, make_member, role):
+    from django.test import Client
+
+    client = Client(HTTP_HOST=f"{org.slug}.localhost")
+    client.force_login(make_member(org, role))
+    return client
+
+
+def test_the_dashboard_shows_the_figures_the_chart_and_what_is_live(
+    dashboard_settings, org_a, make_member, make_agent, make_number
+):
+    with tenant_context(org_a):
+        agent = make_agent(name="Front desk")
+        number = make_number(agent=agent)
+        now = dt.datetime.now(dt.UTC)
+        make_call(now, "completed", agent=agent, duration_seconds=150, **usd("0.04"))
+        make_call(now, "no_answer", agent=agent)
+        live = make_call(now, "in_progress", agent=agent, phone_number=number)
+        batch = Batch.objects.create(
+            name="Renewals",
+            agent=agent,
+            from_number=number,
+            status=BatchStatus.RUNNING,
+            total_count=4,
+            queued_count=3,
+            completed_count=1,
+            started_at=now,
+        )
+    admin = console(org_a, make_member, "admin")
+
+    page = admin.get("/admin/").content.decode()
+
+    assert tile(page, "calls_today") == "3"
+    assert tile(page, "answered_rate") == "50%"  # one answered of two ended
+    assert tile(page, "average_duration") == "2:30"
+    assert tile(page, "cost") == "$0.04"
+    assert tile(page, "active_calls") == "1"
+    assert 'class="chart"' in page and "Calls per day by outcome" in page
+    assert f'data-call="{live.pk}"' in page and "Front desk" in page
+    assert f'data-batch="{batch.pk}"' in page and "Renewals" in page
+    assert f"/admin/calls/batch/{batch.pk}/progress/" in page  # the live bar polls it
+    assert "calls/batch_progress.js" in page
+    assert "No calls yet" not in page
+
+
+def test_the_chart_can_show_thirty_days(dashboard_settings, org_a, make_member):
+    with tenant_context(org_a):
+        make_call(dt.datetime.now(dt.UTC) - dt.timedelta(days=20), "completed")
+    admin = console(org_a, make_member, "admin")
+
+    fortnight = admin.get("/admin/").content.decode()
+    month = admin.get("/admin/?days=30").content.decode()
+    nonsense = admin.get("/admin/?days=9999").content.decode()
+
+    assert "No calls in the last 14 days" in fortnight and 'class="chart"' not in fortnight
+    assert "Outcomes, last 30 days" in month and 'class="chart"' in month
+    assert "Outcomes, last 14 days" in nonsense
+
+
+def test_a_new_organization_is_told_what_to_do_next(dashboard_settings, org_a, make_member):
+    admin = console(org_a, make_member, "admin")
+
+    page = admin.get("/admin/").content.decode()
+
+    assert "No calls yet" in page
+    assert "Create an agent" in page and "/admin/agents/agent/add/" in page
+
+
+def test_a_viewer_sees_the_figures_and_no_write_button(
+    dashboard_settings, org_a, make_member, make_agent
+):
+    with tenant_context(org_a):
+        make_call(dt.datetime.now(dt.UTC), "completed", duration_seconds=60)
+    viewer = console(org_a, make_member, "viewer")
+
+    page = viewer.get("/admin/").content.decode()
+    with tenant_context(org_a):
+        Call.objects.all().delete()
+    empty = viewer.get("/admin/").content.decode()
+
+    assert tile(page, "calls_today") == "1" and tile(page, "answered_rate") == "100%"
+    assert "/add/" not in page.split("data-dashboard")[1]
+    assert "No calls yet" in empty and "ask an admin" in empty
+    assert "/add/" not in empty.split("data-dashboard")[1]
+
+
+def test_the_page_reads_a_bounded_number_of_queries(
+    dashboard_settings, org_a, make_member, make_agent, make_number, django_assert_max_num_queries
+):
+    with tenant_context(org_a):
+        agent = make_agent(name="Caller")
+        number = make_number(agent=agent)
+        now = dt.datetime.now(dt.UTC)
+        for n in range(40):
+            make_call(
+                now - dt.timedelta(days=n % 14),
+                "in_progress" if n % 4 == 0 else "completed",
+                agent=agent,
+                phone_number=number,
+                duration_seconds=n,
+                **usd("0.01"),
+            )
+        for n in range(12):
+            Batch.objects.create(
+                name=f"B{n}",
+                agent=agent,
+                from_number=number,
+                status=BatchStatus.RUNNING,
+                total_count=10,
+                queued_count=10,
+            )
+    admin = console(org_a, make_member, "admin")
+    admin.get("/admin/")
+
+    # The session, the user, the role, the schema; then the dashboard's own five.
+    with django_assert_max_num_queries(13):
+        response = admin.get("/admin/")
+
+    assert response.status_code == 200
+
+
+def test_the_platform_admin_keeps_its_own_index(dashboard_settings, client):
+    from tests.organizations.factories import UserFactory
+
+    root = UserFactory(is_superuser=True, is_staff=True)
+    client.force_login(root)
+
+    response = client.get("/admin/", HTTP_HOST="localhost")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "data-dashboard" not in page
+    assert "/admin/organizations/organization/" in page
