@@ -1,13 +1,17 @@
-"""Knowledge bases in an organization's admin: create bases, upload several documents at once,
-follow their ingestion, browse version history with diffs, roll back, and try searches in a
-playground that shows each chunk's scores. Every write goes through knowledge.services."""
+"""Knowledge bases in an organization's admin: create bases, upload several documents at once
+or paste text, upload a new version of a document, follow their ingestion, read a document's
+content and chunks, browse version history with diffs, roll back, and try searches in a
+playground that shows each passage's relevance and what matched. Every write goes through
+knowledge.services."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -18,7 +22,14 @@ from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin
 
 from knowledge import selectors, services
-from knowledge.forms import DocumentUploadForm, KnowledgeBaseAdminForm, SearchPlaygroundForm
+from knowledge.exceptions import DocumentAlreadyExists
+from knowledge.forms import (
+    DocumentPasteForm,
+    DocumentUploadForm,
+    DocumentVersionForm,
+    KnowledgeBaseAdminForm,
+    SearchPlaygroundForm,
+)
 from knowledge.models import Document, IngestionStatus, KnowledgeBase
 from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
@@ -28,6 +39,39 @@ if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 _IN_PROGRESS = (IngestionStatus.PENDING, IngestionStatus.PROCESSING)
+CHUNKS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class _Conflict:
+    """An upload refused because the knowledge base has a document of that name."""
+
+    name: str  # the file's name or the pasted title
+    document: Document
+
+
+@dataclass(frozen=True)
+class _HitRow:
+    """A search hit as the playground shows it."""
+
+    hit: selectors.SearchHit
+    percent: int  # relevance, 0 to 100
+    meaning_percent: int | None  # cosine similarity, 0 to 100
+
+
+def _percent(value: float | None) -> int | None:
+    return None if value is None else round(max(0.0, min(1.0, value)) * 100)
+
+
+def _conflict(exc: DocumentAlreadyExists, name: str) -> _Conflict:
+    document = (
+        Document.objects.select_related("current_version")
+        .filter(pk=exc.details["document_id"])
+        .first()
+    )
+    if document is None:  # deleted since: still name it (its link then says it is gone)
+        document = Document(pk=exc.details["document_id"], title=exc.details["document_title"])
+    return _Conflict(name=name, document=document)
 
 
 class _DocumentCount(TypedDict):
@@ -104,19 +148,33 @@ class KnowledgeBaseAdmin(RoleAdminMixin, ModelAdmin):
             raise PermissionDenied
         knowledge_base = get_object_or_404(KnowledgeBase, pk=object_id)
         form = SearchPlaygroundForm(request.GET if "query" in request.GET else None)
-        hits = None
+        rows = None
+        query, mode = "", "hybrid"
         if form.is_bound and form.is_valid():
+            query, mode = form.cleaned_data["query"], form.cleaned_data["mode"]
             try:
                 hits = selectors.search(knowledge_base_id=knowledge_base.pk, **form.cleaned_data)
             except ApplicationError as exc:
                 self.message_user(request, exc.message, level=messages.ERROR)
+            else:
+                relevance = selectors.search_relevance(hits, query=query, mode=mode)
+                rows = [
+                    _HitRow(
+                        hit=hit,
+                        percent=_percent(value) or 0,
+                        meaning_percent=_percent(hit.similarity),
+                    )
+                    for hit, value in zip(hits, relevance, strict=True)
+                ]
         context = {
             **self.admin_site.each_context(request),
             "title": f"Search playground: {knowledge_base}",
             "opts": self.model._meta,
             "original": knowledge_base,
             "form": form,
-            "hits": hits,
+            "rows": rows,
+            "mode": mode,
+            "identifiers": selectors.query_identifiers(query),
         }
         return TemplateResponse(request, "admin/knowledge/knowledgebase/search.html", context)
 
@@ -194,13 +252,22 @@ class DocumentAdmin(RoleAdminMixin, ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        document = get_object_or_404(Document, pk=object_id)
+        """The document page: its fields, then its content, the chunks search reads (paged)
+        and its version history."""
+        document = get_object_or_404(
+            Document.objects.select_related("knowledge_base", "current_version", "latest_version"),
+            pk=object_id,
+        )
         versions = list(selectors.document_version_list(document=document))
+        chunks = Paginator(selectors.document_chunk_list(document=document), CHUNKS_PER_PAGE)
         extra_context = {
             **(extra_context or {}),
             "versions": versions,
             "current_version_id": document.current_version_id,
-            "can_rollback": self._can_change(request),
+            # The searchable version's text; before any is ready, the newest one's.
+            "shown_version": document.current_version or document.latest_version,
+            "chunks": chunks.get_page(request.GET.get("chunks")),
+            "can_change": self._can_change(request),
             # Reload the page while an ingestion runs, so its progress moves on its own.
             "refresh_seconds": 3 if any(v.status in _IN_PROGRESS for v in versions) else None,
         }
@@ -210,6 +277,12 @@ class DocumentAdmin(RoleAdminMixin, ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("upload/", view(self.upload_view), name="knowledge_document_upload"),
+            path("paste/", view(self.paste_view), name="knowledge_document_paste"),
+            path(
+                "<int:object_id>/new-version/",
+                view(self.new_version_view),
+                name="knowledge_document_new_version",
+            ),
             path("<int:object_id>/diff/", view(self.diff_view), name="knowledge_document_diff"),
             path(
                 "<int:object_id>/rollback/<int:number>/",
@@ -232,6 +305,7 @@ class DocumentAdmin(RoleAdminMixin, ModelAdmin):
         with its reason without stopping the others."""
         if not self._can_change(request):
             raise PermissionDenied
+        conflicts: list[_Conflict] = []
         if request.method == "POST":
             form = DocumentUploadForm(request.POST, request.FILES)
             if form.is_valid():
@@ -246,19 +320,30 @@ class DocumentAdmin(RoleAdminMixin, ModelAdmin):
                             content_type=upload.content_type or "",
                             encoding=form.cleaned_data["encoding"] or None,
                             author=request_user(request),
+                            if_exists="new_version"
+                            if form.cleaned_data["new_versions"]
+                            else "error",
                         )
                         added += 1
+                    except DocumentAlreadyExists as exc:
+                        conflicts.append(_conflict(exc, upload.name))
                     except ApplicationError as exc:
                         self.message_user(
                             request, f"{upload.name}: {exc.message}", level=messages.ERROR
                         )
                 if added:
                     self.message_user(
-                        request, f"{added} document(s) added; ingestion runs in the background."
+                        request,
+                        f"{added} document(s) added or updated; ingestion runs in the background.",
                     )
-                changelist = reverse("admin:knowledge_document_changelist")
-                return HttpResponseRedirect(
-                    f"{changelist}?knowledge_base__id__exact={knowledge_base.pk}"
+                if not conflicts:
+                    changelist = reverse("admin:knowledge_document_changelist")
+                    return HttpResponseRedirect(
+                        f"{changelist}?knowledge_base__id__exact={knowledge_base.pk}"
+                    )
+                # Ask: the page again, each refused file with a way to make it a new version.
+                form = DocumentUploadForm(
+                    initial={"knowledge_base": knowledge_base.pk, "new_versions": True}
                 )
         else:
             form = DocumentUploadForm(initial={"knowledge_base": request.GET.get("knowledge_base")})
@@ -267,8 +352,117 @@ class DocumentAdmin(RoleAdminMixin, ModelAdmin):
             "title": "Upload documents",
             "opts": self.model._meta,
             "form": form,
+            "conflicts": conflicts,
+            "can_change": True,
+            "knowledge_base_id": request.GET.get("knowledge_base", ""),
         }
         return TemplateResponse(request, "admin/knowledge/document/upload.html", context)
+
+    def paste_view(self, request: HttpRequest) -> HttpResponse:
+        """A document from pasted text."""
+        if not self._can_change(request):
+            raise PermissionDenied
+        conflicts: list[_Conflict] = []
+        if request.method == "POST":
+            form = DocumentPasteForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    document = services.document_add(
+                        knowledge_base=data["knowledge_base"],
+                        title=data["title"],
+                        content=data["content"],
+                        source_type=data["source_type"],
+                        author=request_user(request),
+                        if_exists="new_version" if data["new_version"] else "error",
+                    )
+                except DocumentAlreadyExists as exc:
+                    conflicts.append(_conflict(exc, data["title"]))
+                    form.add_error("new_version", "Tick to make the text a new version of it.")
+                except ApplicationError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(
+                        request, f"{document.title}: saved; ingestion runs in the background."
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:knowledge_document_change", args=[document.pk])
+                    )
+        else:
+            form = DocumentPasteForm(initial={"knowledge_base": request.GET.get("knowledge_base")})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Paste text",
+            "opts": self.model._meta,
+            "form": form,
+            "conflicts": conflicts,
+            "can_change": True,
+        }
+        return TemplateResponse(request, "admin/knowledge/document/paste.html", context)
+
+    def new_version_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Upload a file (or paste text) as the document's next version."""
+        if not self._can_change(request):
+            raise PermissionDenied
+        document = get_object_or_404(
+            Document.objects.select_related("knowledge_base", "current_version", "latest_version"),
+            pk=object_id,
+        )
+        if request.method == "POST":
+            form = DocumentVersionForm(request.POST, request.FILES)
+            if form.is_valid() and self._version_add(request, document, form):
+                return HttpResponseRedirect(
+                    reverse("admin:knowledge_document_change", args=[document.pk])
+                )
+        else:
+            form = DocumentVersionForm()
+        latest = document.latest_version
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"New version of {document}",
+            "opts": self.model._meta,
+            "original": document,
+            "form": form,
+            "next_number": (latest.number if latest else 0) + 1,
+        }
+        return TemplateResponse(request, "admin/knowledge/document/new_version.html", context)
+
+    def _version_add(
+        self, request: HttpRequest, document: Document, form: DocumentVersionForm
+    ) -> bool:
+        """Add the form's upload as a new version and say so; False, with the reason on the
+        form, when it was refused."""
+        data = form.cleaned_data
+        upload = data.get("file")
+        try:
+            if upload:
+                version = services.document_version_add(
+                    document=document,
+                    content=upload.read(),
+                    filename=upload.name,
+                    content_type=upload.content_type or "",
+                    encoding=data["encoding"] or None,
+                    author=request_user(request),
+                )
+            else:
+                version = services.document_version_add(
+                    document=document, content=data["content"], author=request_user(request)
+                )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            return False
+        if version is None:
+            self.message_user(
+                request,
+                "The upload is identical to the latest version: no new version was made.",
+                level=messages.WARNING,
+            )
+        else:
+            self.message_user(
+                request,
+                f"Version {version.number} uploaded: once ingested, search finds only its text.",
+            )
+        return True
 
     def diff_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         if not self.has_view_permission(request):

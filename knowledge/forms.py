@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from unfold.widgets import (
+    UnfoldAdminFileFieldWidget,
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldBooleanWidget,
+)
 
 from knowledge import services
 from knowledge.embeddings import EMBEDDING_MODELS, embedding_model_available
-from knowledge.models import KnowledgeBase
+from knowledge.models import KnowledgeBase, SourceType
 from knowledge.selectors import MAX_TOP_K, SEARCH_MODES
 
 
@@ -49,7 +57,9 @@ class KnowledgeBaseAdminForm(forms.ModelForm):
         return data
 
 
-class MultipleFileInput(forms.ClearableFileInput):
+class MultipleFileInput(UnfoldAdminFileFieldWidget):
+    """The theme's file input (its script shows the chosen file's name), taking several."""
+
     allow_multiple_selected = True
 
 
@@ -67,7 +77,9 @@ class MultipleFileField(forms.FileField):
 
 
 class DocumentUploadForm(forms.Form):
-    knowledge_base = forms.ModelChoiceField(queryset=KnowledgeBase.objects.all())
+    knowledge_base = forms.ModelChoiceField(
+        queryset=KnowledgeBase.objects.all(), widget=UnfoldAdminSelectWidget
+    )
     # The form metaclass moves declared fields into base_fields, so ``form.files`` stays the
     # uploaded files; the stubs see a class attribute replacing BaseForm.files.
     files = MultipleFileField(  # type: ignore[assignment]
@@ -77,11 +89,103 @@ class DocumentUploadForm(forms.Form):
     encoding = forms.CharField(
         required=False,
         max_length=40,
+        widget=UnfoldAdminTextInputWidget,
         help_text="Only for text files that are not UTF-8, e.g. latin-1 or cp1252.",
+    )
+    new_versions = forms.BooleanField(
+        required=False,
+        widget=UnfoldBooleanWidget,
+        label="Replace documents of the same name",
+        help_text="A file named like a document of the knowledge base becomes a new version "
+        "of that document. Unticked, such a file is not uploaded and you are asked.",
     )
 
 
+# Types of pasted text (a PDF or CSV is a file: upload it instead).
+_PASTE_TYPES = [
+    (value, label) for value, label in SourceType.choices if value in ("text", "markdown", "html")
+]
+
+
+class DocumentPasteForm(forms.Form):
+    """A document from pasted text."""
+
+    knowledge_base = forms.ModelChoiceField(
+        queryset=KnowledgeBase.objects.all(), widget=UnfoldAdminSelectWidget
+    )
+    title = forms.CharField(max_length=300, widget=UnfoldAdminTextInputWidget)
+    content = forms.CharField(
+        label="Text",
+        strip=False,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 16}),
+        max_length=services.MAX_DOCUMENT_BYTES,
+    )
+    source_type = forms.ChoiceField(
+        label="Format", choices=_PASTE_TYPES, initial="text", widget=UnfoldAdminSelectWidget
+    )
+    new_version = forms.BooleanField(
+        required=False,
+        widget=UnfoldBooleanWidget,
+        label="Replace a document of the same title",
+        help_text="When the knowledge base has a document of this title, the text becomes a "
+        "new version of it.",
+    )
+
+
+class DocumentVersionForm(forms.Form):
+    """A new version of a document: a file, or pasted text."""
+
+    file = forms.FileField(
+        required=False,
+        widget=UnfoldAdminFileFieldWidget,
+        help_text="Text, Markdown, HTML, PDF, or a CSV of question,answer rows.",
+    )
+    content = forms.CharField(
+        label="Or paste the new text",
+        required=False,
+        strip=False,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 8}),
+        max_length=services.MAX_DOCUMENT_BYTES,
+    )
+    encoding = forms.CharField(
+        required=False,
+        max_length=40,
+        widget=UnfoldAdminTextInputWidget,
+        help_text="Only for text files that are not UTF-8, e.g. latin-1 or cp1252.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("file") and data.get("content"):
+            raise forms.ValidationError("Upload a file or paste text, not both.")
+        if not data.get("file") and not data.get("content"):
+            raise forms.ValidationError("Upload a file or paste the new text.")
+        return data
+
+
+_MODE_LABELS = {
+    "hybrid": "Meaning and keywords",
+    "vector": "Meaning only",
+    "text": "Keywords only",
+}
+
+
 class SearchPlaygroundForm(forms.Form):
-    query = forms.CharField(max_length=2000, widget=forms.TextInput(attrs={"size": 80}))
-    top_k = forms.IntegerField(min_value=1, max_value=MAX_TOP_K, initial=10)
-    mode = forms.ChoiceField(choices=[(mode, mode) for mode in SEARCH_MODES], initial="hybrid")
+    query = forms.CharField(
+        label="Question",
+        max_length=2000,
+        widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "What would a caller ask?"}),
+    )
+    mode = forms.ChoiceField(
+        label="Match by",
+        choices=[(mode, _MODE_LABELS[mode]) for mode in SEARCH_MODES],
+        initial="hybrid",
+        widget=UnfoldAdminSelectWidget,
+    )
+    top_k = forms.IntegerField(
+        label="Results",
+        min_value=1,
+        max_value=MAX_TOP_K,
+        initial=10,
+        widget=UnfoldAdminIntegerFieldWidget,
+    )

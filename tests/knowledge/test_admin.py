@@ -130,7 +130,8 @@ def test_the_search_playground_shows_ranked_chunks_with_their_scores(viewer_brow
     page = response.content.decode()
     assert response.status_code == 200
     assert "The warranty lasts three years." in page
-    assert "Cosine similarity" in page and "Keyword rank" in page
+    assert "cosine similarity" in page and "keyword rank" in page
+    assert "data-relevance=" in page
 
 
 def test_a_viewer_cannot_upload_or_roll_back(viewer_browser, document):
