@@ -81,7 +81,7 @@ def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[st
         ],
         "series_labels": [OUTCOME_LABELS[o] for o in _SERIES],
         "active_call_count": board.active_call_count,
-        "active_calls": [_active_call(call, links) for call in board.active_calls],
+        "active_calls": [_active_call(call, links, board.zone) for call in board.active_calls],
         "running_batch_count": board.running_batch_count,
         "running_batches": [_running_batch(batch, links) for batch in board.running_batches],
         "links": links,
@@ -162,9 +162,9 @@ def _tiles(today: PeriodFigures, week: PeriodFigures) -> list[dict[str, str]]:
         },
         {
             "name": "average_duration",
-            "label": "Average answered call",
+            "label": "Average call",
             "value": _duration(week.average_duration_seconds),
-            "detail": f"this week; today {_duration(today.average_duration_seconds)}",
+            "detail": f"answered, this week; today {_duration(today.average_duration_seconds)}",
         },
         {
             "name": "cost",
@@ -244,8 +244,8 @@ def _chart_options() -> dict[str, Any]:
 # --- what is live -------------------------------------------------------------------------------
 
 
-def _active_call(call: Call, links: dict[str, str]) -> dict[str, Any]:
-    since = call.answered_at or call.created_at
+def _active_call(call: Call, links: dict[str, str], zone: dt.tzinfo) -> dict[str, Any]:
+    since = (call.answered_at or call.created_at).astimezone(zone)
     return {
         "id": call.pk,
         "url": reverse("admin:calls_call_change", args=[call.pk]) if "calls_call" in links else "",
@@ -254,7 +254,8 @@ def _active_call(call: Call, links: dict[str, str]) -> dict[str, Any]:
         "agent": call.agent.name if call.agent else "—",
         "status": call.get_status_display(),
         "in_progress": call.status == CallStatus.IN_PROGRESS,
-        "since": since,
+        # Written out here: the template's filters would show it in UTC, not the zone's.
+        "since": f"{since:%H:%M}",
     }
 
 

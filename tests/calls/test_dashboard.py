@@ -418,3 +418,15 @@ def test_the_platform_admin_keeps_its_own_index(dashboard_settings, client):
     assert response.status_code == 200
     assert "data-dashboard" not in page
     assert "/admin/organizations/organization/" in page
+
+
+def test_active_calls_show_their_time_in_the_organizations_zone(
+    dashboard_settings, new_york, make_member
+):
+    with tenant_context(new_york):
+        live = make_call(dt.datetime.now(ZONE).replace(hour=4, minute=5), "ringing")
+    page = console(new_york, make_member, "member").get("/admin/").content.decode()
+
+    row = page.split(f'data-call="{live.pk}"')[1].split("</tr>")[0]
+    assert ">04:05<" in row
+    assert "Days and weeks in America/New_York" in page
