@@ -285,3 +285,9 @@ class SearchHitSerializer(serializers.Serializer):
     vector_rank = serializers.IntegerField(allow_null=True)
     text_rank = serializers.IntegerField(allow_null=True)
     identifier_match = serializers.BooleanField()
+    relevance = serializers.FloatField(
+        read_only=True,
+        help_text="From 0 to 1, for people: in hybrid mode the share of the best score a chunk "
+        "could have had in this search (first in every ranking that found anything), in vector "
+        "mode the cosine similarity, in text mode the rank relative to the best hit's.",
+    )

@@ -152,7 +152,13 @@ class KnowledgeBaseViewSet(OrganizationModelViewSet):
         data = SearchRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hits = selectors.search(knowledge_base_id=knowledge_base.pk, **data.validated_data)
-        return Response({"results": SearchHitSerializer(hits, many=True).data})
+        relevance = selectors.search_relevance(
+            hits, query=data.validated_data["query"], mode=data.validated_data["mode"]
+        )
+        results = SearchHitSerializer(hits, many=True).data
+        for result, value in zip(results, relevance, strict=True):
+            result["relevance"] = round(value, 4)
+        return Response({"results": results})
 
 
 @extend_schema_view(

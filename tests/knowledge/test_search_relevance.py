@@ -86,3 +86,20 @@ def test_a_documents_chunks_are_its_current_versions_in_order(kb, ingesting):
     assert [chunk.ordinal for chunk in chunks] == list(range(len(chunks)))
     assert {chunk.version.number for chunk in chunks} == {2}
     assert chunks[0].text.startswith("Part 0.")
+
+
+def test_the_search_api_gives_each_hit_its_relevance(kb, ingesting, org_a, make_api_key, bearer):
+    with ingesting():
+        services.document_add(
+            knowledge_base=kb, title="Warranty", content="The warranty lasts two years."
+        )
+        services.document_add(knowledge_base=kb, title="Parking", content="Parking is free.")
+    viewer = bearer(make_api_key(org_a, "viewer"))
+
+    body = viewer.post(
+        f"/api/v1/knowledge-bases/{kb.pk}/search/", {"query": "how long is the warranty"}
+    ).json()
+
+    relevance = [hit["relevance"] for hit in body["results"]]
+    assert body["results"][0]["document_title"] == "Warranty"
+    assert relevance[0] == 1.0 and 0 < relevance[1] < 1.0
