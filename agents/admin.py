@@ -4,6 +4,7 @@ soft delete."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -25,10 +26,14 @@ from agents.validation import (
     INTEGRATION_TOOL_PATTERN,
     agent_config_clean,
 )
-from integrations.selectors import credential_warnings
+from integrations.selectors import credential_kinds_usable, credential_warnings
 from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin
+from organizations.models import Role
 from voiceagents.exceptions import ApplicationError, ValidationFailed
+
+# Who may try an agent from its page: starting a call is a member's right.
+TALK_ROLE = Role.MEMBER
 
 
 class LinesField(forms.CharField):
@@ -46,13 +51,25 @@ class LinesField(forms.CharField):
         return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
-def _catalog_help(attribute: str) -> str:
-    parts = []
-    for name, info in PROVIDERS.items():
-        values = getattr(info, attribute)
-        if values:
-            parts.append(f"{name}: {', '.join(values)}")
-    return "Empty = the provider's default. " + "; ".join(parts) + "."
+def _catalog_choices(attribute: str, current: str) -> list[Any]:
+    """The catalog's models or voices grouped by provider (the page's script shows only the
+    chosen provider's group), after the provider's default; a current value the catalog does
+    not list (an older model) stays choosable."""
+    groups = [
+        (info.label, [(value, value) for value in getattr(info, attribute)])
+        for info in PROVIDERS.values()
+        if getattr(info, attribute)
+    ]
+    known = {value for _label, options in groups for value, _name in options}
+    extra = (
+        [(current, f"{current} (not in the catalog)")] if current and current not in known else []
+    )
+    return [("", "The provider's default"), *extra, *groups]
+
+
+def _provider_groups() -> str:
+    """Which provider each choice group is, for static/agents/agent_form.js."""
+    return json.dumps({info.label: name for name, info in PROVIDERS.items()})
 
 
 class AgentAdminForm(forms.ModelForm):
@@ -70,10 +87,43 @@ class AgentAdminForm(forms.ModelForm):
             "status",
         ]
 
+    model = forms.ChoiceField(required=False)
+    voice = forms.ChoiceField(required=False)
+    custom_voice = forms.CharField(
+        required=False,
+        max_length=100,
+        help_text="A custom or cloned voice id instead (OpenAI: voice_...; Hume: any voice id).",
+    )
+
+    class Media:
+        js = ("agents/agent_form.js",)
+        css = {"all": ("agents/agent_form.css",)}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].help_text = _catalog_help("models")
-        self.fields["voice"].help_text = _catalog_help("voices")
+        if "ai_provider" not in self.fields:
+            return  # a read-only page (a viewer's, a member's): the values are shown as text
+        instance = self.instance
+        voice = instance.voice if instance.pk else ""
+        custom = bool(voice) and not any(voice in info.voices for info in PROVIDERS.values())
+        model_field, voice_field = self.fields["model"], self.fields["voice"]
+        assert isinstance(model_field, forms.ChoiceField)
+        assert isinstance(voice_field, forms.ChoiceField)
+        model_field.choices = _catalog_choices("models", instance.model or "")
+        voice_field.choices = _catalog_choices("voices", "")
+        if custom:
+            # A custom voice id is edited as text, not as a choice.
+            self.initial["voice"], self.initial["custom_voice"] = "", voice
+        for name in ("model", "voice"):
+            self.fields[name].widget.attrs["data-provider-groups"] = _provider_groups()
+        usable = credential_kinds_usable()
+        warnings = {
+            name: warning.message
+            for name in PROVIDERS
+            for warning in credential_warnings(kinds=[name], usable=usable)
+        }
+        # Shown next to the provider by the page's script as soon as it is chosen.
+        self.fields["ai_provider"].widget.attrs["data-key-warnings"] = json.dumps(warnings)
 
     def agent_data(self) -> dict[str, Any]:
         """The cleaned values in the services' vocabulary."""
@@ -86,6 +136,7 @@ class AgentAdminForm(forms.ModelForm):
             kb.pk for kb in self.cleaned_data.get("knowledge_bases") or []
         ]
         data["status"] = self.cleaned_data.get("status")
+        data["voice"] = (self.cleaned_data.get("custom_voice") or "").strip() or data["voice"]
         return data
 
     def clean(self) -> dict[str, Any]:
@@ -100,6 +151,8 @@ class AgentAdminForm(forms.ModelForm):
         except ValidationFailed as exc:
             for field, problems in exc.details["fields"].items():
                 field = "knowledge_bases" if field == "knowledge_base_ids" else field
+                if field == "voice" and cleaned.get("custom_voice"):
+                    field = "custom_voice"
                 self.add_error(field if field in self.fields else None, problems)
         return cleaned
 
@@ -118,7 +171,19 @@ class AgentAdmin(RoleAdminMixin, ModelAdmin):
             "Persona",
             {"fields": ["name", "description", "language", "system_prompt", "first_message"]},
         ),
-        ("Voice", {"fields": ["ai_provider", "model", "voice", "temperature", "provider_config"]}),
+        (
+            "Voice",
+            {
+                "fields": [
+                    "ai_provider",
+                    "model",
+                    "voice",
+                    "custom_voice",
+                    "temperature",
+                    "provider_config",
+                ]
+            },
+        ),
         (
             "Behaviour",
             {
@@ -143,13 +208,29 @@ class AgentAdmin(RoleAdminMixin, ModelAdmin):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
 
     def get_fieldsets(self, request, obj=None):
-        return [*self.fieldsets, self._history_fieldset] if obj else self.fieldsets
+        fieldsets = [*self.fieldsets, self._history_fieldset] if obj else self.fieldsets
+        if not self.has_change_permission(request, obj):
+            # Read-only, the voice is shown as it is: there is no custom id to type.
+            fieldsets = [
+                (name, {**options, "fields": [f for f in options["fields"] if f != "custom_voice"]})
+                for name, options in fieldsets
+            ]
+        return fieldsets
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         agent = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
         if agent is not None and request.method == "GET":
-            for warning in credential_warnings(kinds=[agent.ai_provider]):
+            warnings = credential_warnings(kinds=[agent.ai_provider])
+            for warning in warnings:
                 self.message_user(request, warning.message, messages.WARNING)
+            if self._role_at_least(request, TALK_ROLE):
+                # "Talk to this agent" (templates/admin/agents/agent/talk.html): a web call,
+                # started by the calls' admin (agents import nothing of calls).
+                extra_context["talk_start_url"] = reverse(
+                    "admin:calls_call_web_start", args=[agent.pk]
+                )
+                extra_context["talk_blocked"] = warnings[0].message if warnings else ""
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- writes go through the services ------------------------------------------------------

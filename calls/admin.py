@@ -17,6 +17,7 @@ from unfold.admin import ModelAdmin, TabularInline
 import calls.admin_batches  # noqa: F401  (batches, their rows, the do-not-call list)
 import calls.admin_schedules  # noqa: F401  (schedules and their runs)
 from calls import selectors, services
+from calls.admin_web_calls import web_call_urls
 from calls.forms import RoutingRuleForm, TestRouteForm
 from calls.models import (
     Call,
@@ -245,6 +246,10 @@ class CallAdmin(RoleAdminMixin, ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.call_list()
+
+    def get_urls(self):
+        # "Talk to this agent" on the agent's page starts its web call here.
+        return [*web_call_urls(self.admin_site.admin_view), *super().get_urls()]
 
     def has_add_permission(self, request, *args) -> bool:
         return False  # calls are started through the API or the agent's page

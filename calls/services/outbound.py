@@ -35,7 +35,7 @@ from calls.services._common import (
     _concurrency_check,
     _fail,
 )
-from calls.services.timeline import _calls_for_update, _event, _finalize, _locked
+from calls.services.timeline import _event, _finalize, _locked
 from calls.telephony.base import CarrierClient, CarrierError, PlacedCall
 from calls.telephony.credentials import carrier_client
 from calls.telephony.registry import carrier_spec
@@ -266,24 +266,39 @@ def calls_place(*, call_ids: list[int]) -> list[Call]:
     if not accepted:
         return []
     with transaction.atomic():
-        locked = _calls_for_update().in_bulk([call_id for call_id, _client, _placed in accepted])
-        ids_written: list[Call] = []
-        events: list[CallEvent] = []
+        # Locked (the lock of ``_locked``), reading only what the record needs: whether a
+        # callback wrote the carrier's id first, and whether the call ended meanwhile.
+        current = {
+            pk: (provider_call_id, status)
+            for pk, provider_call_id, status in Call.objects.select_for_update()
+            .filter(pk__in=[call_id for call_id, _client, _placed in accepted])
+            .values_list("pk", "provider_call_id", "status")
+        }
+        now = timezone.now()
+        written: dict[int, str] = {}
         ended: list[tuple[CarrierClient, Call, str]] = []
+        events: list[CallEvent] = []
         for call_id, client, placed in accepted:
-            call = locked[call_id]
-            had_id = bool(call.provider_call_id)
-            if _placed_record(call, placed, save=False):
+            call = calls[call_id]
+            call.provider_call_id, call.status = current[call_id]
+            if not call.provider_call_id:
+                call.provider_call_id = written[call_id] = placed.provider_call_id
+                call.updated_at = now
+            if call.is_final:
                 ended.append((client, call, placed.provider_call_id))
-            if not had_id:
-                ids_written.append(call)
             events.append(_placed_event(call, placed))
-        Call.objects.bulk_update(ids_written, ["provider_call_id", "updated_at"])
+        if written:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} AS c SET provider_call_id = v.sid, updated_at = %s"
+                    f" FROM unnest(%s::bigint[], %s::text[]) AS v(id, sid) WHERE c.id = v.id",
+                    [now, list(written), list(written.values())],
+                )
         CallEvent.objects.bulk_create(events)
     for client, call, provider_call_id in ended:
         # Ended through the API while we were dialing: do not let the phone ring on.
         _hangup_quietly(client, call, provider_call_id)
-    return [locked[call_id] for call_id, _client, _placed in accepted]
+    return [calls[call_id] for call_id, _client, _placed in accepted]
 
 
 def _dial(client: CarrierClient, call: Call) -> PlacedCall:
@@ -329,14 +344,12 @@ def _place_failed(call_id: int, exc: CarrierError | CarrierNotConfigured) -> Cal
     return call
 
 
-def _placed_record(call: Call, placed: PlacedCall, *, save: bool = True) -> bool:
+def _placed_record(call: Call, placed: PlacedCall) -> bool:
     """The carrier's id on the locked call (unless a callback wrote it first); whether the
     call ended while it was being dialed."""
     if not call.provider_call_id:
         call.provider_call_id = placed.provider_call_id
-        call.updated_at = timezone.now()
-        if save:
-            call.save(update_fields=["provider_call_id", "updated_at"])
+        call.save(update_fields=["provider_call_id", "updated_at"])
     return call.is_final
 
 

@@ -57,7 +57,9 @@ from calls.services.outbound import CallSetup, call_initiate, call_setup_prepare
 from calls.services.schedule_batch_runs import scheduled_run_batch_ended
 from calls.services.schedule_index import (
     schedule_index_sync,
+    schedule_index_write_many,
     schedule_next_occurrence,
+    schedule_wake_at,
     schedule_zone,
 )
 from calls.services.schedule_runs import scheduled_run_after_attempt, scheduled_run_end
@@ -129,6 +131,8 @@ class _Chunk:
     setups: dict[tuple[int, int | None], CallSetup] = field(default_factory=dict)
     call_ids: list[int] = field(default_factory=list)
     run_ids: list[int] = field(default_factory=list)
+    # Each processed schedule's wake-up time, by index entry: written together at the end.
+    wakes: dict[int, dt.datetime | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, schedule_ids: list[int], now: dt.datetime) -> _Chunk:
@@ -241,6 +245,7 @@ def _claim_and_fire(*, now: dt.datetime, limit: int) -> int:
                 chunk = _Chunk.load([schedule_id for _entry, schedule_id in items], now)
                 for entry_id, schedule_id in items:
                     _process_guarded(entry_id, schedule_id, now, chunk)
+                schedule_index_write_many(chunk.wakes)
                 chunk.announce_on_commit()
                 for start in range(0, len(chunk.call_ids), PLACE_TASK_CALLS):
                     share = chunk.call_ids[start : start + PLACE_TASK_CALLS]
@@ -252,14 +257,15 @@ def _process_guarded(entry_id: int, schedule_id: int, now: dt.datetime, chunk: _
     calls, runs = len(chunk.call_ids), len(chunk.run_ids)
     try:
         with transaction.atomic():
-            _process(schedule_id, now, chunk)
+            _process(entry_id, schedule_id, now, chunk)
     except Exception as exc:  # one schedule's trouble must not stop the others
         del chunk.call_ids[calls:], chunk.run_ids[runs:]  # rolled back with the savepoint
+        chunk.wakes.pop(entry_id, None)
         logger.exception("schedule_dispatch_failed", schedule_id=schedule_id, error=repr(exc))
         ScheduleIndexEntry.objects.filter(pk=entry_id).update(next_run_at=now + ERROR_BACKOFF)
 
 
-def _process(schedule_id: int, now: dt.datetime, chunk: _Chunk) -> None:
+def _process(entry_id: int, schedule_id: int, now: dt.datetime, chunk: _Chunk) -> None:
     """A claimed schedule: its due retries, its due occurrence, its next time in the index."""
     schedule = chunk.schedules.get(schedule_id)
     if schedule is None:
@@ -277,7 +283,7 @@ def _process(schedule_id: int, now: dt.datetime, chunk: _Chunk) -> None:
         and schedule.next_run_at <= now
     ):
         fired = _occurrence_due(schedule, now, chunk)
-    schedule_index_sync(schedule, retry_at=chunk.retry_at(schedule.pk, fired))
+    chunk.wakes[entry_id] = schedule_wake_at(schedule, chunk.retry_at(schedule.pk, fired))
 
 
 # --- an occurrence --------------------------------------------------------------------------------

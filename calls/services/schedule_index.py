@@ -19,6 +19,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from django.db import connection
 from django.db.models import Min
 
 from calls.models import ScheduledCall, ScheduledRun, ScheduledRunStatus, ScheduleStatus
@@ -34,7 +35,9 @@ __all__ = [
     "schedule_index_lock",
     "schedule_index_sync",
     "schedule_next_occurrence",
+    "schedule_index_write_many",
     "schedule_retry_at",
+    "schedule_wake_at",
     "schedule_zone",
 ]
 
@@ -84,7 +87,7 @@ def schedule_retry_at(schedule_id: int) -> dt.datetime | None:
     return at
 
 
-def _wake_at(schedule: ScheduledCall, retry_at: dt.datetime | None) -> dt.datetime | None:
+def schedule_wake_at(schedule: ScheduledCall, retry_at: dt.datetime | None) -> dt.datetime | None:
     """When the dispatcher must next look at the schedule: its next occurrence while active,
     or the earliest retry of its waiting runs (not while paused or canceled)."""
     candidates: list[dt.datetime] = []
@@ -106,7 +109,7 @@ def schedule_index_sync(schedule: ScheduledCall, *, retry_at: Any = _READ) -> No
             if schedule.status in (ScheduleStatus.ACTIVE, ScheduleStatus.COMPLETED)
             else None
         )
-    wake = _wake_at(schedule, retry_at)
+    wake = schedule_wake_at(schedule, retry_at)
     updated = ScheduleIndexEntry.objects.filter(
         organization_id=organization.pk, schedule_id=schedule.pk
     ).update(next_run_at=wake, active=wake is not None)
@@ -118,4 +121,19 @@ def schedule_index_sync(schedule: ScheduledCall, *, retry_at: Any = _READ) -> No
             schedule_id=schedule.pk,
             next_run_at=wake,
             active=wake is not None,
+        )
+
+
+def schedule_index_write_many(wakes: dict[int, dt.datetime | None]) -> None:
+    """Write the wake-up times of many index entries (by entry id) in one statement, in the
+    caller's transaction: the dispatcher's, which holds the entries it claimed and writes
+    them once it has processed them (``schedule_index_sync`` writes one)."""
+    if not wakes:
+        return
+    table = connection.ops.quote_name(ScheduleIndexEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS e SET next_run_at = v.at, active = v.at IS NOT NULL"
+            f" FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) WHERE e.id = v.id",
+            [list(wakes), list(wakes.values())],
         )
