@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
@@ -18,7 +24,9 @@ import calls.admin_batches  # noqa: F401  (batches, their rows, the do-not-call 
 import calls.admin_schedules  # noqa: F401  (schedules and their runs)
 from calls import selectors, services
 from calls.admin_web_calls import web_call_urls
+from calls.exceptions import CallNotFound
 from calls.forms import RoutingRuleForm, TestRouteForm
+from calls.live_monitor import LIVE_CONTROL_ROLE, call_page_get, live_ws_path
 from calls.models import (
     Call,
     CallEvent,
@@ -26,8 +34,6 @@ from calls.models import (
     Message,
     PhoneNumber,
     RoutingRule,
-    ToolInvocation,
-    TranscriptTurn,
 )
 from calls.telephony.urls import carrier_webhook_urls
 from integrations.selectors import credential_warnings
@@ -213,16 +219,6 @@ class CallEventInline(_ReadOnlyInline):
     ordering = ["created_at", "id"]
 
 
-class TranscriptTurnInline(_ReadOnlyInline):
-    model = TranscriptTurn
-    fields = readonly_fields = ("start_ms", "end_ms", "speaker", "text")
-
-
-class ToolInvocationInline(_ReadOnlyInline):
-    model = ToolInvocation
-    fields = readonly_fields = ("created_at", "name", "arguments", "result", "error", "duration_ms")
-
-
 @admin.register(Call)
 class CallAdmin(RoleAdminMixin, ModelAdmin):
     change_role = Role.MEMBER
@@ -240,16 +236,82 @@ class CallAdmin(RoleAdminMixin, ModelAdmin):
     list_filter = ["status", "direction", "end_reason", "provider", "agent", "created_at"]
     search_fields = ["from_number", "to_number", "provider_call_id"]
     date_hierarchy = "created_at"
-    inlines = [CallEventInline, TranscriptTurnInline, ToolInvocationInline]
+    # The transcript, the tools and the analysis are on the call's page itself, above its
+    # fields (or its live transcript and actions while the call goes on): call_page.html.
+    inlines = [CallEventInline]
+    change_form_outer_before_template = "admin/calls/call/call_page.html"
     actions = ["end_calls"]
     readonly_fields = [field.name for field in Call._meta.fields]
+
+    class Media:
+        js = ("calls/live_monitor.js",)
+        css = {"all": ("calls/live_monitor.css",)}
 
     def get_queryset(self, request):
         return selectors.call_list()
 
     def get_urls(self):
-        # "Talk to this agent" on the agent's page starts its web call here.
-        return [*web_call_urls(self.admin_site.admin_view), *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/end/", view(self.end_view), name="calls_call_end"),
+            path(
+                "<path:object_id>/transfer/", view(self.transfer_view), name="calls_call_transfer"
+            ),
+            # "Talk to this agent" on the agent's page starts its web call here.
+            *web_call_urls(view),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        try:
+            call = selectors.call_get_with_timeline(call_id=object_id)
+        except CallNotFound:  # the admin's own "does not exist" answer
+            return super().change_view(request, object_id, form_url, extra_context)
+        page = {
+            **call_page_get(call=call),
+            "can_control": self.has_end_permission(request),
+            "ws_path": live_ws_path(call_id=call.pk),
+            "end_url": reverse("admin:calls_call_end", args=[call.pk]),
+            "transfer_url": reverse("admin:calls_call_transfer", args=[call.pk]),
+        }
+        extra_context = {**(extra_context or {}), "call_page": page}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def end_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The live page's End call: ``call_end``, as ``POST /api/v1/calls/{id}/end/``."""
+        return self._live_action(
+            request,
+            object_id,
+            lambda call: services.call_end(call_id=call.pk),
+            done="The call was ended.",
+        )
+
+    def transfer_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The live page's Transfer: ``call_transfer``, as ``POST .../transfer/``."""
+        to_number = request.POST.get("to_number", "").strip()
+        return self._live_action(
+            request,
+            object_id,
+            lambda call: services.call_transfer(call_id=call.pk, to_number=to_number),
+            done=f"The call is being transferred to {to_number}.",
+        )
+
+    def _live_action(self, request: HttpRequest, object_id: str, action, *, done: str):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_end_permission(request):
+            raise PermissionDenied
+        try:
+            call = selectors.call_get(call_id=object_id)
+        except CallNotFound:
+            raise Http404 from None
+        try:
+            action(call)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:calls_call_change", args=[call.pk]))
 
     def has_add_permission(self, request, *args) -> bool:
         return False  # calls are started through the API or the agent's page
@@ -261,7 +323,8 @@ class CallAdmin(RoleAdminMixin, ModelAdmin):
         return False
 
     def has_end_permission(self, request) -> bool:
-        return self._role_at_least(request, Role.MEMBER)
+        # Ending and transferring a call are a member's, as in the API.
+        return self._role_at_least(request, LIVE_CONTROL_ROLE)
 
     @admin.action(description="End selected calls", permissions=["end"])
     def end_calls(self, request, queryset):

@@ -247,6 +247,12 @@ class MediaStreamConsumer(AsyncConsumer):
             if end_reason not in EndReason.values:
                 end_reason = EndReason.AGENT_HANGUP
             await self.bridge.finish(end_reason)
+        elif action == "replay" and isinstance(message.get("reply_to"), str):
+            # An operator opened the call's live view (calls.consumers_live): every turn so
+            # far, to their socket alone.
+            await self.channel_layer.send(
+                message["reply_to"], {"type": "call.turns", "turns": list(self.bridge.turns)}
+            )
 
     async def call_transcript(self, message) -> None:
         """Our own turns published to ``call-<schema>-<id>`` (operators watch that group); ignore."""

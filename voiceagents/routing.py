@@ -1,5 +1,7 @@
 """WebSocket routes. The media streams select their tenant from the signed token in the URL
-(calls.bridge.middleware), the one place WebSocket tenancy is decided.
+(calls.bridge.middleware); an operator's socket (a call's live view, calls/routing.py) from
+its Host header, as HTTP does, with the user of the console's session
+(voiceagents.websocket_tenancy). Those are the two places WebSocket tenancy is decided.
 
 A socket to any other path (or to a media path without a token) is refused before the
 handshake completes, with one line at info: HTTP 404 where the server can answer the upgrade

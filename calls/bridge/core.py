@@ -96,6 +96,9 @@ class CallBridge(BridgeTimers):
         self.started_at = time.monotonic()
         self.records = PendingRecords()
         self.history: list[Transcript] = []
+        # Every turn so far, as published: an operator who opens the call's live view gets
+        # them all (the buffered ones are not in the database yet).
+        self.turns: list[dict[str, Any]] = []
         self.usage: dict[str, Any] = {}
         self._caller_audio: deque[str] = deque(maxlen=CALLER_QUEUE_FRAMES)
         self._caller_audio_ready = asyncio.Event()
@@ -455,6 +458,7 @@ class CallBridge(BridgeTimers):
         self.history.append(event)
         turn = {"speaker": event.speaker, "text": text, "start_ms": start, "end_ms": now_ms}
         self.records.turns.append(turn)
+        self.turns.append(turn)
         task = asyncio.create_task(self.hooks.publish({"type": "call.transcript", **turn}))
         self._tool_tasks.add(task)
         task.add_done_callback(self._tool_tasks.discard)

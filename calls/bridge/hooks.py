@@ -34,6 +34,10 @@ class ServiceHooks(BridgeHooks):
             call_id=self.call_id,
             provider_call_id=carrier_call_id,
         )
+        try:
+            await self.publish({"type": "call.status", "status": "in_progress"})
+        except Exception as exc:  # the call goes on; watchers see the status by polling
+            logger.warning("call_status_publish_failed", call_id=self.call_id, error=repr(exc))
 
     async def record(self, records: PendingRecords) -> None:
         await in_tenant(
