@@ -254,6 +254,10 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
                 "django.request": {"level": "ERROR"},
                 "httpx": {"level": "WARNING"},
                 "httpx2": {"level": "WARNING"},
+                # The Twilio SDK logs every request at INFO, twelve lines of its headers each:
+                # noise, and 1.6 ms of CPU per dial (bench/bench_schedules.py). Our carrier
+                # client logs what happened to each call.
+                "twilio": {"level": "WARNING"},
                 # The MCP SDK logs every message it sends (tool arguments) at DEBUG.
                 "mcp": {"level": "INFO"},
                 "websockets": {"level": "WARNING"},
