@@ -12,7 +12,9 @@ its schedules paused, and it has no carrier account.
 Target (issue 16): every page under 300 ms of server time, and no N+1 (a page's queries do
 not grow with the rows it lists). Server time is the request through Django's whole stack
 (middleware, tenant lookup, session, the view, the template) with the test Client in this
-process, so no network or browser time is counted.
+process, so no network or browser time is counted. Printed per page: the wall time, and the
+server's own work (this process's CPU time plus the time spent waiting for SQL), which on a
+shared machine leaves out the waits for a core that other processes hold.
 """
 
 from __future__ import annotations
@@ -464,9 +466,10 @@ def pages(agents: list[Agent], batches: list[Batch]) -> list[tuple[str, str]]:
 
 @dataclass
 class PageFigures:
-    """One page's renders: wall time (ms), this process's CPU time (ms, the Python side: the
-    machine is shared, and CPU time is less disturbed by other processes than wall time),
-    time in SQL (ms, as the database driver waited for it), and the last render's queries."""
+    """One page's renders: wall time (ms); this process's CPU time (ms, the Python side) and
+    the time in SQL (ms, as the driver waited for PostgreSQL), whose sum is the server's own
+    work: on a shared machine, wall time also counts the waits for a core other processes
+    hold, CPU time does not; and the last render's queries."""
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
@@ -525,23 +528,30 @@ def main() -> None:
         + f"; {RENDERS} renders a page after {WARM_UP} warm-up"
     )
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    print(f"{'page':<24} {'median':>8} {'p95':>8} {'CPU':>8} {'SQL':>8} {'queries':>7}  status")
-    missed = []
+    print(
+        f"{'page':<24} {'wall p50':>9} {'wall p95':>9} {'CPU':>7} {'SQL':>7} "
+        f"{'work p50':>9} {'work p95':>9} {'queries':>7}  status"
+    )
+    missed_wall, missed_work = [], []
     for name, url in targets:
         page = measure(client, url)
-        median, high = statistics.median(page.wall), p95(page.wall)
-        if high > TARGET_MS or page.status != 200:
-            missed.append(name)
+        work = [cpu + sql for cpu, sql in zip(page.cpu, page.sql, strict=True)]
+        if p95(page.wall) > TARGET_MS or page.status != 200:
+            missed_wall.append(name)
+        if p95(work) > TARGET_MS or page.status != 200:
+            missed_work.append(name)
         print(
-            f"{name:<24} {median:6.1f}ms {high:6.1f}ms {statistics.median(page.cpu):6.1f}ms "
-            f"{statistics.median(page.sql):6.1f}ms {page.queries:7d}  {page.status}"
+            f"{name:<24} {statistics.median(page.wall):7.1f}ms {p95(page.wall):7.1f}ms "
+            f"{statistics.median(page.cpu):5.1f}ms {statistics.median(page.sql):5.1f}ms "
+            f"{statistics.median(work):7.1f}ms {p95(work):7.1f}ms {page.queries:7d}  {page.status}"
         )
         connection.set_schema_to_public()
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print(
-        f"target: every page under {TARGET_MS:.0f} ms (p95); "
-        + (f"missed: {', '.join(missed)}" if missed else "all met")
-    )
+    for label, missed in (("wall time", missed_wall), ("work (CPU + SQL)", missed_work)):
+        print(
+            f"target, p95 {label} under {TARGET_MS:.0f} ms: "
+            + (f"missed by {', '.join(missed)}" if missed else "met by every page")
+        )
 
 
 if __name__ == "__main__":

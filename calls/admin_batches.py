@@ -43,9 +43,10 @@ from django.views.decorators.http import require_GET
 from import_export import resources
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
-from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.forms import ConfirmImportForm
 from import_export.results import Error, Result, RowResult
 from unfold.admin import ModelAdmin
+from unfold.contrib.import_export.forms import ImportForm
 
 from agents.models import Agent
 from calls import selectors, services
@@ -608,6 +609,8 @@ class BatchRowAdmin(RoleAdminMixin, ModelAdmin):
     ordering = ["-batch_id", "line_number"]
     # Counting all rows again for "(N total)" costs a second count over 100,000 rows.
     show_full_result_count = False
+    # The theme's list costs ~0.7 ms of CPU a row (each cell builds every column's header).
+    list_per_page = 50
     readonly_fields = (
         "batch",
         "line_number",
