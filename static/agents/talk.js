@@ -118,6 +118,8 @@
     var socket = new WebSocket(scheme + window.location.host + call.stream_path);
     var streamSid = "WB" + call.call_id + "-" + Date.now().toString(36);
     var chunk = 0;
+    self.connected = false;
+    self.hangingUp = false;
     self.socket = socket;
     self.streamSid = streamSid;
 
@@ -148,6 +150,7 @@
     };
 
     socket.onopen = function () {
+      self.connected = true;
       socket.send(JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }));
       socket.send(
         JSON.stringify({
@@ -183,6 +186,15 @@
     socket.onclose = function () {
       var byUs = self.hangingUp;
       self.release();
+      if (!self.connected) {
+        // Refused before it opened (the agent or its key went away meanwhile): the call
+        // never started, and the stale-calls sweep ends its record.
+        self.status("Could not connect to the agent. Try again in a moment.", "failed");
+        self.startButton.disabled = false;
+        self.socket = null;
+        self.call = null;
+        return;
+      }
       self.status(byUs ? "Hung up. Saving the call…" : "The call ended. Saving it…", "ending");
       self.poll();
     };
