@@ -236,6 +236,9 @@ class CallAdmin(RoleAdminMixin, ModelAdmin):
     list_filter = ["status", "direction", "end_reason", "provider", "agent", "created_at"]
     search_fields = ["from_number", "to_number", "provider_call_id"]
     date_hierarchy = "created_at"
+    # The theme's list costs ~0.7 ms of CPU a row (each cell builds every column's header,
+    # each row's checkbox is a rendered widget): 50 rows keep the page well under 300 ms.
+    list_per_page = 50
     # The transcript, the tools and the analysis are on the call's page itself, above its
     # fields (or its live transcript and actions while the call goes on): call_page.html.
     inlines = [CallEventInline]

@@ -11,6 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+import organizations.admin_console  # noqa: F401  (the organization's settings, members, invitations)
 from organizations import selectors, services
 from organizations.actors import request_user
 from organizations.admin_mixins import RoleAdminMixin, ServiceErrorAdminMixin

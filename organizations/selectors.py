@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from organizations.exceptions import (
     ApiKeyNotFound,
@@ -61,6 +62,26 @@ def api_key_get(*, organization: Organization, api_key_id: int | str) -> ApiKey:
 def audit_event_list(*, organization: Organization) -> QuerySet[AuditEvent]:
     """The organization's audit trail, newest first."""
     return AuditEvent.objects.filter(organization=organization).select_related("actor", "api_key")
+
+
+def invitation_list_pending(*, organization: Organization) -> QuerySet[Invitation]:
+    """The organization's invitations that can still be accepted, newest first."""
+    return (
+        Invitation.objects.filter(
+            organization=organization, accepted_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def invitation_get(*, organization: Organization, invitation_id: int | str) -> Invitation:
+    """One of the organization's pending invitations (another organization's answers as an
+    unknown one)."""
+    invitation = invitation_list_pending(organization=organization).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise InvitationInvalid()
+    return invitation
 
 
 def invitation_get_pending(*, token_hash: str) -> Invitation:

@@ -262,6 +262,13 @@ def invitation_create(
     return invitation, token
 
 
+def invitation_revoke(*, invitation: Invitation) -> None:
+    """Withdraw a pending invitation: its link stops working (the row is deleted, so its token
+    is unknown from now on). An accepted one is history and stays."""
+    if invitation.accepted_at is None:
+        invitation.delete()
+
+
 def invitation_hash(token: str) -> str:
     """How an invitation's token is stored (and looked up)."""
     return _hash_secret(token)
