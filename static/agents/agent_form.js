@@ -55,6 +55,22 @@
     update();
   }
 
+  // Django's two-list widget (SelectFilter2.js, the knowledge bases) draws its search icons as
+  // bare <span aria-label>: an aria-label on an element with no role is ignored by screen
+  // readers (axe: aria-prohibited-attr). As an image the icon keeps its label, which then names
+  // the search box it sits in. The widget builds itself on load: this runs just after.
+  function labelSearchIcons() {
+    Array.prototype.forEach.call(
+      document.querySelectorAll(".search-label-icon[aria-label]:not([role])"),
+      function (icon) {
+        icon.setAttribute("role", "img");
+      }
+    );
+  }
+  window.addEventListener("load", function () {
+    window.setTimeout(labelSearchIcons, 0);
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {
