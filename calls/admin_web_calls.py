@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from agents.selectors import agent_get
+from calls.live_monitor import live_ws_path
 from calls.services.web_calls import web_call_start
 from organizations.models import User
 from voiceagents.api.exceptions import error_body
@@ -36,7 +37,8 @@ def web_call_urls(admin_view) -> list[URLPattern]:
 
 def web_call_start_view(request: HttpRequest, agent_id: int) -> JsonResponse:
     """201 with the call's id, the stream's path (the browser opens it on its own origin), the
-    call's API URL (its status and transcript, read with the session) and its admin page;
+    call's live view (its turns as they are said: calls.consumers_live), its API URL (its
+    status, duration and transcript as written, read with the session) and its admin page;
     the API's error shape otherwise."""
     try:
         if not isinstance(request.user, User):
@@ -55,6 +57,7 @@ def web_call_start_view(request: HttpRequest, agent_id: int) -> JsonResponse:
         {
             "call_id": call.pk,
             "stream_path": urlsplit(web_call.stream_url).path,
+            "live_path": live_ws_path(call_id=call.pk),
             "call_api_url": reverse("call-detail", args=[call.pk]),
             "call_admin_url": reverse("admin:calls_call_change", args=[call.pk]),
         },

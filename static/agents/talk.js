@@ -8,10 +8,12 @@
    frames), so the call goes through the same consumer and bridge as a phone call. The
    audio work is in an AudioWorklet (static/agents/talk-worklet.js).
 
-   The transcript beside it is the call's own record, read every second from the API with
-   the session while the call lasts (the bridge writes it as the call goes), until the call
-   is final. Hang up (or leaving the page) sends "stop", as a carrier does when the caller
-   hangs up. No framework. */
+   The transcript beside it comes from the call's live view (data live_path: the operator
+   WebSocket of calls.consumers_live, as on the call's page), turn by turn as they are said;
+   once the call is final it is read once from the call's API with the session (the
+   transcript as written, the duration). If the live view cannot be opened, the API is read
+   every second instead. Hang up (or leaving the page) sends "stop", as a carrier does when
+   the caller hangs up. No framework. */
 (function () {
   "use strict";
 
@@ -69,6 +71,7 @@
     }
     self.startButton.disabled = true;
     self.transcript.textContent = "";
+    self.turns = {};
     self.empty.hidden = false;
     self.callLink.hidden = true;
     self.status("Asking for the microphone…", "starting");
@@ -166,7 +169,7 @@
       self.audio.resume();
       self.hangupButton.disabled = false;
       self.status("Connected: speak to the agent.", "live");
-      self.poll();
+      self.watch();
     };
     socket.onmessage = function (event) {
       var message;
@@ -196,7 +199,9 @@
         return;
       }
       self.status(byUs ? "Hung up. Saving the call…" : "The call ended. Saving it…", "ending");
-      self.poll();
+      if (!self.live) {
+        self.poll(); // else the live view says when the call is final, then closes
+      }
     };
   };
 
@@ -235,6 +240,34 @@
     this.hangupButton.disabled = true;
   };
 
+  /* The live view: every turn as it is said, until the call is final (the server then
+     closes it), or until it fails; either way the API is read next. */
+  Talk.prototype.watch = function () {
+    var self = this;
+    var call = self.call;
+    if (!call.live_path) {
+      self.poll();
+      return;
+    }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var live = new WebSocket(scheme + window.location.host + call.live_path);
+    self.live = live;
+    live.onmessage = function (event) {
+      var message = JSON.parse(event.data);
+      if (message.type === "snapshot" || message.type === "turns") {
+        message.turns.forEach(self.addTurn, self);
+      } else if (message.type === "turn") {
+        self.addTurn(message);
+      }
+    };
+    live.onclose = function () {
+      self.live = null;
+      if (self.call === call) {
+        self.poll();
+      }
+    };
+  };
+
   Talk.prototype.poll = function () {
     var self = this;
     if (self.polling || !self.call) {
@@ -270,23 +303,44 @@
       });
   };
 
+  /* The API's transcript, as written: it replaces what the live view showed. */
   Talk.prototype.render = function (turns) {
-    var list = this.transcript;
-    this.empty.hidden = turns.length > 0;
-    if (list.children.length === turns.length) {
-      return; // nothing new since the last read
+    if (turns.length === 0 && this.transcript.children.length > 0) {
+      return; // not written yet: keep the live turns
     }
-    list.textContent = "";
-    turns.forEach(function (turn) {
-      var item = document.createElement("li");
+    this.transcript.textContent = "";
+    this.turns = {};
+    turns.forEach(this.addTurn, this);
+  };
+
+  /* One turn, shown once however often it is heard (keyed by speaker and start), in order
+     of start time. */
+  Talk.prototype.addTurn = function (turn) {
+    var list = this.transcript;
+    var key = turn.speaker + ":" + turn.start_ms;
+    this.turns = this.turns || {};
+    var item = this.turns[key];
+    if (!item) {
+      item = document.createElement("li");
       item.className = "talk-turn talk-turn-" + turn.speaker;
       item.setAttribute("data-speaker", turn.speaker);
-      var who = document.createElement("strong");
-      who.textContent = (SPEAKERS[turn.speaker] || turn.speaker) + ": ";
-      item.appendChild(who);
-      item.appendChild(document.createTextNode(turn.text));
-      list.appendChild(item);
-    });
+      item.setAttribute("data-start-ms", String(turn.start_ms));
+      var next = null;
+      for (var i = 0; i < list.children.length; i++) {
+        if (parseInt(list.children[i].getAttribute("data-start-ms"), 10) > turn.start_ms) {
+          next = list.children[i];
+          break;
+        }
+      }
+      list.insertBefore(item, next);
+      this.turns[key] = item;
+    }
+    item.textContent = "";
+    var who = document.createElement("strong");
+    who.textContent = (SPEAKERS[turn.speaker] || turn.speaker) + ": ";
+    item.appendChild(who);
+    item.appendChild(document.createTextNode(turn.text));
+    this.empty.hidden = true;
     list.scrollTop = list.scrollHeight;
   };
 

@@ -12,6 +12,7 @@ import re
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -161,6 +162,9 @@ def test_talk_to_this_agent_streams_the_microphone_and_shows_the_transcript(
     status = panel.locator("[data-talk-status]")
     expect(status).to_have_text("Not connected.")
 
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+
     panel.get_by_role("button", name="Talk to this agent").click()
 
     expect(status).to_have_text("Connected: speak to the agent.", timeout=WAIT_MS)
@@ -187,6 +191,11 @@ def test_talk_to_this_agent_streams_the_microphone_and_shows_the_transcript(
         "caller_hangup",
     )
     assert call.duration_seconds is not None and call.provider_call_id == ""
+    # The microphone went over the web call's media stream, the turns came from the call's
+    # live view (the operator socket the call's page uses).
+    paths = [urlsplit(url).path for url in sockets]
+    assert paths[0].startswith("/ws/web/media/"), paths
+    assert f"/ws/calls/{call.pk}/live/" in paths, paths
     assert ("agent", GREETING) in said and ("caller", CALLER_SAYS) in said
     # The caller's audio reached the model as 20 ms mu-law frames (160 bytes each).
     heard = fake_openai.current

@@ -38,6 +38,7 @@ def test_the_agent_page_shows_the_talk_panel_to_members_and_above(org_a, agent, 
     html = page.content.decode()
     assert "data-talk" in html and f'data-start-url="{start_url(agent)}"' in html
     assert "/static/agents/talk.js" in html
+    assert "Versions (v1)" in html
 
 
 def test_a_viewer_sees_the_agent_page_without_the_panel(org_a, agent, make_member):
@@ -73,6 +74,7 @@ def test_the_post_starts_a_web_call_and_answers_where_to_stream(org_a, agent, ma
     assert (call.direction, call.status) == ("web", "queued")
     assert body["call_id"] == call.pk
     assert body["call_api_url"] == f"/api/v1/calls/{call.pk}/"
+    assert body["live_path"] == f"/ws/calls/{call.pk}/live/"
     assert body["call_admin_url"] == f"/admin/calls/call/{call.pk}/change/"
     prefix = "/ws/web/media/"
     assert body["stream_path"].startswith(prefix)
