@@ -15,8 +15,6 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin, TabularInline
 
@@ -81,27 +79,24 @@ class PhoneNumberAdmin(RoleAdminMixin, ModelAdmin):
         return selectors.phone_number_list()
 
     def get_readonly_fields(self, request, obj=None):
-        return ["number", "provider", "carrier_urls"] if obj else []
-
-    def get_fields(self, request, obj=None):
-        return [*self.fields, "carrier_urls"] if obj else self.fields
+        return ["number", "provider"] if obj else []
 
     @admin.display(description="Rules")
     def rule_count(self, obj: PhoneNumber) -> int:
         return len(obj.rules.all())
 
-    @admin.display(description="Configure on the carrier (POST)")
-    def carrier_urls(self, obj: PhoneNumber) -> str:
-        urls = carrier_webhook_urls(obj.provider)
-        return format_html_join(
-            mark_safe("<br>"), "{}: <code>{}</code>", ((name, url) for name, url in urls.items())
-        )
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         phone_number = self.get_object(request, object_id)
-        if phone_number is not None and request.method == "GET":
-            for warning in credential_warnings(kinds=[phone_number.provider]):
-                self.message_user(request, warning.message, messages.WARNING)
+        if phone_number is not None:
+            if request.method == "GET":
+                for warning in credential_warnings(kinds=[phone_number.provider]):
+                    self.message_user(request, warning.message, messages.WARNING)
+            # What to paste at the carrier, above the form with a copy button
+            # (templates/admin/calls/phonenumber/change_form.html).
+            extra_context = {
+                **(extra_context or {}),
+                "carrier_urls": carrier_webhook_urls(phone_number.provider),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
@@ -179,7 +174,8 @@ class PhoneNumberAdmin(RoleAdminMixin, ModelAdmin):
     def test_route_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = TestRouteForm(request.POST or None)
+        # A number's page links here with ?to=<its number> chosen.
+        form = TestRouteForm(request.POST or None, initial={"to_number": request.GET.get("to")})
         decision = None
         if request.method == "POST" and form.is_valid():
             try:

@@ -13,7 +13,13 @@ from calls.demo import DOCUMENT_TEXT, DOCUMENT_TITLE, KNOWLEDGE_BASE_NAME
 from knowledge.services import document_add, knowledge_base_create
 from tests.browser.conftest import SCREENSHOTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("committed_db")]
+# Real embeddings: the test process and the live server each load the local model and embed
+# as documents commit, which on a loaded 2-core machine can pass the default two minutes.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.usefixtures("committed_db"),
+    pytest.mark.timeout(300),
+]
 
 INGESTION_WAIT_MS = 120_000
 NEW_TEXT = DOCUMENT_TEXT.replace(
@@ -81,3 +87,29 @@ def test_a_new_version_of_the_demo_document_is_what_the_playground_finds(admin_p
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
     page.screenshot(path=str(SCREENSHOTS / "knowledge_playground_390.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_an_upload_named_like_the_demo_document_offers_a_new_version(admin_page, demo_document):
+    page = admin_page
+    page.goto(
+        f"/admin/knowledge/document/?knowledge_base__id__exact={demo_document.knowledge_base_id}"
+    )
+    page.get_by_role("link", name="Paste text").click()
+    page.get_by_label("Title", exact=True).fill(DOCUMENT_TITLE.upper())
+    page.get_by_label("Text", exact=True).fill(NEW_TEXT)
+    page.get_by_role("button", name="Add document").click()
+
+    # Refused with nothing added: the page names the document and offers a new version.
+    conflicts = page.locator("[data-conflicts]")
+    expect(conflicts).to_contain_text(f"{DOCUMENT_TITLE.upper()} matches {DOCUMENT_TITLE}")
+    page.set_viewport_size({"width": 390, "height": 800})
+    expect(conflicts).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
+    page.screenshot(path=str(SCREENSHOTS / "knowledge_paste_conflict_390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    conflicts.get_by_role("link", name=f"upload a new version of {DOCUMENT_TITLE}").click()
+    expect(page.get_by_role("button", name="Upload version 2")).to_be_visible()
+    page.get_by_label("Or paste the new text").fill(NEW_TEXT)
+    page.get_by_role("button", name="Upload version 2").click(timeout=INGESTION_WAIT_MS)
+    expect(page.locator("#kb-content-title")).to_have_text("Content of version 2 (searchable)")
