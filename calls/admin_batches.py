@@ -359,7 +359,9 @@ def _live_counter(name: str, field: str, label: str) -> Any:
 
 
 def _progress_html(batch: Batch, *, compact: bool) -> SafeString:
-    data = batch_progress_data(batch, with_rate=not compact)
+    # A final batch dials no more: its rate, a count over its rows, would only say 0.
+    final = batch.status in selectors.FINAL_BATCH_STATUSES
+    data = batch_progress_data(batch, with_rate=not compact and not final)
     return render_to_string(
         "admin/calls/batch/progress.html",
         {
