@@ -47,6 +47,11 @@ from import_export.forms import ConfirmImportForm
 from import_export.results import Error, Result, RowResult
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ImportForm
+from unfold.widgets import (
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from agents.models import Agent
 from calls import selectors, services
@@ -145,7 +150,7 @@ def _source(dataset: tablib.Dataset, *, file_name: str) -> services.RowsSource:
 def _mapping_field() -> forms.CharField:
     return forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}),
         help_text='Optional, JSON: {"phone": "Phone", "timezone": "TZ", "customer_name": '
         '"Name"}. Without it the phone column is guessed (phone, number, mobile…) and every '
         "other column becomes a prompt variable.",
@@ -165,11 +170,17 @@ def _clean_mapping(value: str) -> dict[str, Any] | None:
 
 
 class BatchImportForm(ImportForm):
-    name = forms.CharField(max_length=200, required=False, help_text="Default: the file's name.")
-    agent = forms.ModelChoiceField(queryset=Agent.objects.none())
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Default: the file's name.",
+        widget=UnfoldAdminTextInputWidget,
+    )
+    agent = forms.ModelChoiceField(queryset=Agent.objects.none(), widget=UnfoldAdminSelectWidget)
     from_number = forms.ModelChoiceField(
         queryset=PhoneNumber.objects.none(),
         required=False,
+        widget=UnfoldAdminSelectWidget,
         help_text="Default: the organization's default caller id, else the agent's number.",
     )
     column_mapping = _mapping_field()

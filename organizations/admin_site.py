@@ -81,17 +81,13 @@ def _organization(request):
 def console_site_header(request) -> str:
     """The header of the console (settings.UNFOLD): the organization's name on its own domain."""
     organization = _organization(request)
-    return organization.name if organization is not None else PlatformAdminSite.site_header
+    return organization.name if organization is not None else "voiceagents"
 
 
 def console_site_title(request) -> str:
     """The browser tab's title suffix (settings.UNFOLD)."""
     organization = _organization(request)
-    return (
-        f"{organization.name} · voiceagents"
-        if organization is not None
-        else PlatformAdminSite.site_title
-    )
+    return f"{organization.name} · voiceagents" if organization is not None else "voiceagents"
 
 
 class TenantAdminSite(UnfoldAdminSite):
@@ -105,6 +101,7 @@ class TenantAdminSite(UnfoldAdminSite):
 
 
 class PlatformAdminSite(UnfoldAdminSite):
+    settings_name = "UNFOLD_PLATFORM"  # its own look: no organization, no product areas
     site_header = "voiceagents platform"
     site_title = "voiceagents platform"
     index_title = "Platform administration"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.templatetags.static import static
 
@@ -290,11 +291,31 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # The console's theme, django-unfold (docs/decisions.md): its assets ship in the wheel.
+# UNFOLD is an organization's console (organizations.admin_site.TenantAdminSite); the
+# platform's admin on the main host reads UNFOLD_PLATFORM.
+_CONSOLE_LOOK: dict[str, Any] = {
+    "SITE_SYMBOL": "support_agent",
+    "SITE_FAVICONS": [
+        {
+            "rel": "icon",
+            "type": "image/svg+xml",
+            "href": lambda request: static("voiceagents/favicon.svg"),
+        }
+    ],
+    "STYLES": [lambda request: static("voiceagents/console.css")],
+}
 UNFOLD = {
+    **_CONSOLE_LOOK,
     "SITE_HEADER": "organizations.admin_site.console_site_header",
     "SITE_TITLE": "organizations.admin_site.console_site_title",
-    "SITE_SYMBOL": "support_agent",
-    "STYLES": [lambda request: static("voiceagents/console.css")],
+    "DASHBOARD_CALLBACK": "calls.admin_dashboard.dashboard_callback",
+    # The product's areas; each link only for roles that may view its page.
+    "SIDEBAR": {"navigation": "organizations.admin_navigation.console_navigation"},
+}
+UNFOLD_PLATFORM = {
+    **_CONSOLE_LOOK,
+    "SITE_HEADER": "voiceagents platform",
+    "SITE_TITLE": "voiceagents platform",
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
