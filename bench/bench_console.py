@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceagents.settings")
@@ -439,6 +440,7 @@ def pages(agents: list[Agent], batches: list[Batch]) -> list[tuple[str, str]]:
     )
     assert call is not None
     big, agent = batches[0], agents[0]
+    week_ago = timezone.now() - dt.timedelta(days=7)
     return [
         ("dashboard", "/admin/"),
         ("agents list", "/admin/agents/agent/"),
@@ -447,7 +449,7 @@ def pages(agents: list[Agent], batches: list[Batch]) -> list[tuple[str, str]]:
         (
             "calls list, filtered",
             f"/admin/calls/call/?status__exact=completed&direction__exact=outbound"
-            f"&agent__id__exact={agent.pk}",
+            f"&agent__id__exact={agent.pk}&{urlencode({'created_at__gte': week_ago.isoformat()})}",
         ),
         ("call page", f"/admin/calls/call/{call.pk}/change/"),
         ("batches list", "/admin/calls/batch/"),

@@ -430,3 +430,9 @@ def test_active_calls_show_their_time_in_the_organizations_zone(
     row = page.split(f'data-call="{live.pk}"')[1].split("</tr>")[0]
     assert ">04:05<" in row
     assert "Days and weeks in America/New_York" in page
+
+
+def test_the_theme_draws_this_dashboard_on_the_admin_index():
+    from django.conf import settings
+
+    assert settings.UNFOLD["DASHBOARD_CALLBACK"] == "calls.admin_dashboard.dashboard_callback"
