@@ -436,3 +436,16 @@ def test_the_theme_draws_this_dashboard_on_the_admin_index():
     from django.conf import settings
 
     assert settings.UNFOLD["DASHBOARD_CALLBACK"] == "calls.admin_dashboard.dashboard_callback"
+
+
+def test_the_demo_organization_has_figures_to_show(dashboard_settings, org_a, make_member):
+    from calls.demo import DEMO_CALLS, demo_data_seed
+
+    with tenant_context(org_a):
+        demo_data_seed()
+    page = console(org_a, make_member, "admin").get("/admin/").content.decode()
+
+    assert "No calls yet" not in page and 'class="chart"' in page
+    answered = sum(spec.status == "completed" for spec in DEMO_CALLS)
+    assert re.search(rf'data-outcome="answered".*?dashboard-outcome-count">{answered} ', page, re.S)
+    # (The demo's calls are from yesterday: on a Monday, this week's tiles are still empty.)
