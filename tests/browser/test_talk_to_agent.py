@@ -147,6 +147,8 @@ def front_desk(org):
 pytestmark = pytest.mark.browser
 
 
+# Its setup starts a server and a browser of its own (a minute on a loaded machine).
+@pytest.mark.timeout(300)
 @pytest.mark.usefixtures("committed_db")
 def test_talk_to_this_agent_streams_the_microphone_and_shows_the_transcript(
     talk_page,
