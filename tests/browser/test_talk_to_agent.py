@@ -8,6 +8,7 @@ server pointed at the fake OpenAI Realtime model."""
 
 from __future__ import annotations
 
+import json
 import re
 import wave
 from collections.abc import Iterator
@@ -227,3 +228,33 @@ def test_a_viewer_sees_no_talk_button(page, alpha):
 def test_the_talk_scripts_are_served_from_our_static_files():
     assert finders.find("agents/talk.js") and finders.find("agents/talk-worklet.js")
     assert finders.find("agents/talk.css")
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_the_agent_editor_lists_the_chosen_providers_models_and_voices(admin_page):
+    page = admin_page
+    page.goto("/admin/agents/agent/add/")
+    provider = page.locator("select[name=ai_provider]")
+    model = page.locator("select[name=model]")
+
+    provider.select_option("openai")
+    expect(model.locator('optgroup[label="OpenAI Realtime"]')).not_to_have_attribute("hidden", "")
+    expect(model.locator('optgroup[label="Gemini Live"]')).to_have_attribute("hidden", "")
+    model.select_option("gpt-realtime-mini")
+
+    provider.select_option("gemini")
+    expect(model.locator('optgroup[label="Gemini Live"]')).not_to_have_attribute("hidden", "")
+    expect(model.locator('optgroup[label="OpenAI Realtime"]')).to_have_attribute("hidden", "")
+    # Another provider's model is not kept: back to the provider's default.
+    assert model.evaluate("el => el.value") == ""
+    voices = page.locator("select[name=voice] optgroup:not([hidden]) option")
+    assert "Puck" in voices.all_inner_texts() and "marin" not in voices.all_inner_texts()
+    # The chosen provider's missing key (the server's own settings decide which) is said at once.
+    warnings = json.loads(provider.get_attribute("data-key-warnings") or "{}")
+    note = page.locator("#agent-provider-key-warning")
+    for name in ("gemini", "openai"):
+        provider.select_option(name)
+        if name in warnings:
+            expect(note).to_have_text(warnings[name])
+        else:
+            expect(note).to_be_hidden()
