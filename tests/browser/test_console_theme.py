@@ -144,6 +144,22 @@ def test_the_products_own_pages_share_the_look(page, browser_server, console):
     _shot(page, "not_found_390")
 
 
+@pytest.mark.usefixtures("committed_db")
+def test_the_platform_admin_has_the_look_without_an_organization(page, browser_server):
+    from tests.browser.conftest import PASSWORD, log_in
+    from tests.organizations.factories import UserFactory
+
+    operator = UserFactory(password=PASSWORD, is_superuser=True, is_staff=True)
+    log_in(page, operator, host="localhost")
+    page.goto(f"http://localhost:{browser_server.port}/admin/")
+    expect(page.locator("#site-name")).to_contain_text("voiceagents platform")
+    # Its own applications, not an organization's areas (it has none).
+    sidebar = page.locator("#nav-sidebar-apps")
+    expect(sidebar.locator('a[href="/admin/organizations/organization/"]')).to_be_visible()
+    expect(sidebar.get_by_role("heading", name="Batches", exact=True)).to_have_count(0)
+    _shot(page, "platform_1280")
+
+
 # Without a browser (it also makes pytest-django create the test database for this module).
 @pytest.mark.django_db
 def test_the_sidebar_lists_each_role_only_the_pages_its_role_may_open(make_member):
