@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from agents import selectors, services
 from agents.exceptions import AgentNotFound
@@ -87,11 +88,12 @@ class AgentAdminForm(forms.ModelForm):
             "status",
         ]
 
-    model = forms.ChoiceField(required=False)
-    voice = forms.ChoiceField(required=False)
+    model = forms.ChoiceField(required=False, widget=UnfoldAdminSelectWidget)
+    voice = forms.ChoiceField(required=False, widget=UnfoldAdminSelectWidget)
     custom_voice = forms.CharField(
         required=False,
         max_length=100,
+        widget=UnfoldAdminTextInputWidget,
         help_text="A custom or cloned voice id instead (OpenAI: voice_...; Hume: any voice id).",
     )
 
