@@ -16,6 +16,7 @@ from agents.services import agent_create
 from calls import services
 from calls.models import Batch, BatchStatus, Call
 from organizations.models import Role
+from tests.browser.axe import axe_check
 from tests.browser.conftest import SCREENSHOTS, log_in, make_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("committed_db")]
@@ -95,6 +96,7 @@ def test_the_dashboard_shows_the_figures_and_the_chart(admin_page, alpha):
     with page.expect_response(lambda r: f"/admin/calls/batch/{batch.pk}/progress/" in r.url):
         pass
     expect(board.get_by_text("Front desk").first).to_be_visible()
+    axe_check(page)
 
     # A phone: one column, nothing wider than the screen.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -108,6 +110,7 @@ def test_the_dashboard_shows_the_figures_and_the_chart(admin_page, alpha):
     assert chart_box["width"] > 300 and chart_box["x"] + chart_box["width"] <= 390
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "test_dashboard_390px.png"), full_page=True)
+    axe_check(page)
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
@@ -132,5 +135,6 @@ def test_a_new_organization_is_told_what_to_do_next(admin_page):
     expect(page.locator("[data-dashboard]")).to_contain_text("No calls in the last 14 days")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "test_dashboard_empty.png"), full_page=True)
+    axe_check(page)
     empty.get_by_role("link", name="Create an agent").click()
     page.wait_for_url("**/admin/agents/agent/add/")
