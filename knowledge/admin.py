@@ -24,6 +24,7 @@ from unfold.admin import ModelAdmin
 from knowledge import selectors, services
 from knowledge.exceptions import DocumentAlreadyExists
 from knowledge.forms import (
+    DocumentAdminForm,
     DocumentPasteForm,
     DocumentUploadForm,
     DocumentVersionForm,
@@ -181,6 +182,7 @@ class KnowledgeBaseAdmin(RoleAdminMixin, ModelAdmin):
 
 @admin.register(Document)
 class DocumentAdmin(RoleAdminMixin, ModelAdmin):
+    form = DocumentAdminForm
     list_display = [
         "title",
         "knowledge_base",

@@ -14,9 +14,9 @@ from unfold.widgets import (
     UnfoldBooleanWidget,
 )
 
-from knowledge import services
+from knowledge import selectors, services
 from knowledge.embeddings import EMBEDDING_MODELS, embedding_model_available
-from knowledge.models import KnowledgeBase, SourceType
+from knowledge.models import Document, KnowledgeBase, SourceType
 from knowledge.selectors import MAX_TOP_K, SEARCH_MODES
 
 
@@ -55,6 +55,26 @@ class KnowledgeBaseAdminForm(forms.ModelForm):
             for field, messages in errors.items():
                 self.add_error(field, messages)
         return data
+
+
+class DocumentAdminForm(forms.ModelForm):
+    """A document's title and metadata (its content changes by new versions)."""
+
+    class Meta:
+        model = Document
+        fields = ["title", "metadata"]
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        other = selectors.document_same_name(
+            knowledge_base=self.instance.knowledge_base, title=title
+        )
+        if other is not None and other.pk != self.instance.pk:
+            raise forms.ValidationError(
+                f'Another document of this knowledge base is named "{other.title}": choose '
+                "another title."
+            )
+        return title
 
 
 class MultipleFileInput(UnfoldAdminFileFieldWidget):

@@ -260,9 +260,12 @@ class DocumentViewSet(OrganizationModelViewSet):
         summary="Change a document",
         description="Admins only. New `content` or a new `file` adds a version (the current "
         "one stays searchable until the new one is ready); `title` and `metadata` change in "
-        "place.",
+        "place. A title another document of the knowledge base has is refused.",
         request=_DOCUMENT_UPLOAD,
-        responses=DocumentSerializer,
+        responses={
+            200: DocumentSerializer,
+            409: error_response("`document_exists`: another document has this title."),
+        },
     )
     def partial_update(self, request, kb_id=None, pk=None):
         document = self.get_object()

@@ -240,7 +240,8 @@ def document_update(
     author: User | None = None,
 ) -> Document:
     """Change the title or metadata in place; new content becomes a new version (none when it
-    equals the latest version's)."""
+    equals the latest version's). A title another document of the knowledge base has is
+    refused (409 document_exists)."""
     upload = None
     if content is not None:
         upload = _document_upload(
@@ -256,6 +257,8 @@ def document_update(
     with transaction.atomic():
         fields = []
         if title is not None:
+            if title.strip().lower() != document.title.lower():
+                _refuse_taken_title(document=document, title=title.strip())
             document.title = title.strip()
             fields.append("title")
         if metadata is not None:
@@ -310,6 +313,19 @@ def document_version_reingest(*, version: DocumentVersion) -> DocumentVersion:
 def _schedule_ingestion(version: DocumentVersion) -> None:
     """Queue the ingestion once the version is committed, in the schema that wrote it."""
     enqueue_on_commit(INGEST_TASK, version_id=version.pk)
+
+
+def _refuse_taken_title(*, document: Document, title: str) -> None:
+    """A rename to another document's name would make two documents of one name. Call
+    inside a transaction."""
+    KnowledgeBase.objects.select_for_update().filter(pk=document.knowledge_base_id).first()
+    other = selectors.document_same_name(knowledge_base=document.knowledge_base, title=title)
+    if other is not None and other.pk != document.pk:
+        raise DocumentAlreadyExists(
+            f'This knowledge base already has a document named "{other.title}" (id '
+            f"{other.pk}); choose another title.",
+            details={"document_id": other.pk, "document_title": other.title},
+        )
 
 
 def _document_upload(

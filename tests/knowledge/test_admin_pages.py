@@ -207,3 +207,21 @@ def test_the_search_playground_shows_relevance_what_matched_and_the_source(
     assert "Keywords: all words found (#1)" in page
     assert "Keywords: not all words found" in page  # the parking passage
     assert "hours</a>" in page and "version 2 · chunk 1" in page
+
+
+def test_the_document_form_refuses_another_documents_title(admin_browser, kb, hours, ingesting):
+    with ingesting():
+        parking = services.document_add(knowledge_base=kb, title="Parking", content="Free.")
+
+    response = admin_browser.post(
+        _page(f"{parking.pk}/change/"), {"title": "hours", "metadata": "{}"}
+    )
+
+    assert response.status_code == 200
+    assert "Another document of this knowledge base is named" in response.content.decode()
+    parking.refresh_from_db()
+    assert parking.title == "Parking"
+    renamed = admin_browser.post(
+        _page(f"{parking.pk}/change/"), {"title": "Parking lot", "metadata": "{}"}
+    )
+    assert renamed.status_code == 302

@@ -229,3 +229,19 @@ def test_pasted_text_makes_a_plain_text_document(kb, clients, ingesting):
     body = response.json()
     assert (body["title"], body["source_type"], body["latest_version"]) == ("Parking", "text", 1)
     assert _search_texts(kb, "is parking free") == ["Parking is free."]
+
+
+def test_a_rename_to_another_documents_name_is_refused(kb, hours, clients, ingesting):
+    with ingesting():
+        parking = services.document_add(knowledge_base=kb, title="Parking", content="Free.")
+
+    with pytest.raises(DocumentAlreadyExists):
+        services.document_update(document=parking, title="Hours")
+    response = clients["admin"].patch(doc_url(parking), {"title": "HOURS"})
+    recased = clients["admin"].patch(doc_url(hours), {"title": "Hours"})  # its own name
+
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["document_id"] == hours.pk
+    assert recased.status_code == 200 and recased.json()["title"] == "Hours"
+    parking.refresh_from_db()
+    assert parking.title == "Parking"
