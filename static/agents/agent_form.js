@@ -32,7 +32,10 @@
       note.id = "agent-provider-key-warning";
       note.className = "agent-provider-warning";
       note.setAttribute("role", "status");
-      providerSelect.insertAdjacentElement("afterend", note);
+      // After the theme's wrapper (it centres the select's arrow on itself), if any.
+      var wrapper = providerSelect.parentNode;
+      var anchor = wrapper.classList.contains("relative") ? wrapper : providerSelect;
+      anchor.insertAdjacentElement("afterend", note);
     }
     note.textContent = warnings[provider] || "";
     note.hidden = !warnings[provider];
