@@ -27,7 +27,6 @@ from calls.forms import RoutingRuleForm, TestRouteForm
 from calls.live_monitor import LIVE_CONTROL_ROLE, call_page_get, live_ws_path
 from calls.models import (
     Call,
-    CallEvent,
     Carrier,
     Message,
     PhoneNumber,
@@ -196,25 +195,6 @@ class PhoneNumberAdmin(RoleAdminMixin, ModelAdmin):
         return TemplateResponse(request, "admin/calls/phonenumber/test_route.html", context)
 
 
-class _ReadOnlyInline(RoleAdminMixin, TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class CallEventInline(_ReadOnlyInline):
-    model = CallEvent
-    verbose_name_plural = "Timeline"
-    fields = readonly_fields = ("created_at", "kind", "name", "payload")
-    ordering = ["created_at", "id"]
-
-
 @admin.register(Call)
 class CallAdmin(RoleAdminMixin, ModelAdmin):
     change_role = Role.MEMBER
@@ -235,9 +215,9 @@ class CallAdmin(RoleAdminMixin, ModelAdmin):
     # The theme's list costs ~0.7 ms of CPU a row (each cell builds every column's header,
     # each row's checkbox is a rendered widget): 50 rows keep the page well under 300 ms.
     list_per_page = 50
-    # The transcript, the tools and the analysis are on the call's page itself, above its
-    # fields (or its live transcript and actions while the call goes on): call_page.html.
-    inlines = [CallEventInline]
+    # The transcript, the tools, the analysis and the timeline are on the call's page itself,
+    # above its fields (or its live transcript and actions while the call goes on):
+    # call_page.html.
     change_form_outer_before_template = "admin/calls/call/call_page.html"
     actions = ["end_calls"]
     readonly_fields = [field.name for field in Call._meta.fields]

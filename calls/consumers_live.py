@@ -27,7 +27,12 @@ import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from calls.control import control_group, transcript_group
-from calls.live_monitor import live_call_snapshot, live_monitor_role, live_turn
+from calls.live_monitor import (
+    live_call_snapshot,
+    live_call_state_get,
+    live_monitor_role,
+    live_turn,
+)
 from voiceagents.tenancy import in_tenant
 
 logger = structlog.get_logger(__name__)
@@ -127,17 +132,18 @@ class LiveCallConsumer(AsyncJsonWebsocketConsumer):
             await self._send_status_if_changed()
 
     async def _send_status_if_changed(self) -> None:
-        snapshot = await in_tenant(self.schema_name, live_call_snapshot, call_id=self.call_id)
-        if snapshot is None:
+        call = await in_tenant(self.schema_name, live_call_state_get, call_id=self.call_id)
+        if call is None:
             await self.close(CLOSE_NOT_FOUND)
             return
-        call = snapshot["call"]
         if call["status"] == self._status:
             return
         self._status = call["status"]
         if call["final"]:
             # The turns as written, the bridge's last flush included.
-            await self.send_json({"type": "turns", "turns": snapshot["turns"]})
+            snapshot = await in_tenant(self.schema_name, live_call_snapshot, call_id=self.call_id)
+            if snapshot is not None:
+                await self.send_json({"type": "turns", "turns": snapshot["turns"]})
         await self.send_json({"type": "status", "call": call})
         if call["final"]:
             if self._poll is not None and self._poll is not asyncio.current_task():

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from calls.exceptions import CallNotFound
-from calls.models import AnalysisStatus, Call
+from calls.models import AnalysisStatus, Call, CallEvent
 from calls.selectors import call_get
 from organizations.admin_site import membership_role
 from organizations.models import Organization, Role, User
@@ -23,6 +23,7 @@ __all__ = [
     "LIVE_WATCH_ROLE",
     "live_call_snapshot",
     "live_call_state",
+    "live_call_state_get",
     "live_monitor_role",
     "live_turn",
     "live_ws_path",
@@ -55,6 +56,14 @@ def live_call_state(call: Call) -> dict[str, Any]:
         "end_reason": call.end_reason,
         "final": call.is_final,
     }
+
+
+def live_call_state_get(*, call_id: int) -> dict[str, Any] | None:
+    """The call's state alone (what the live view polls), or None when it has no such call."""
+    try:
+        return live_call_state(call_get(call_id=call_id))
+    except CallNotFound:
+        return None
 
 
 def live_turn(*, speaker: str, text: str, start_ms: int, end_ms: int | None) -> dict[str, Any]:
@@ -97,6 +106,14 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _details(payload: Any, *, limit: int = 240) -> str:
+    """A timeline entry's payload on one line: ``key: value · key: value``."""
+    if not isinstance(payload, dict):
+        return _value(payload)
+    text = " · ".join(f"{key}: {_value(value)}" for key, value in payload.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _analysis_items(analysis: Any) -> list[tuple[str, str]]:
     """The analysis as (label, value) rows: its own keys first, then the schema's fields."""
     if not isinstance(analysis, dict):
@@ -133,8 +150,21 @@ def call_page_get(*, call: Call) -> dict[str, Any]:
         }
         for t in sorted(call.tool_invocations.all(), key=lambda t: (t.created_at, t.pk))
     ]
+    timeline = [
+        {
+            "at": e.created_at,
+            "kind": e.kind,
+            "kind_label": CallEvent.Kind(e.kind).label
+            if e.kind in CallEvent.Kind.values
+            else e.kind,
+            "name": e.name,
+            "details": _details(e.payload),
+        }
+        for e in call.events.all()  # oldest first (call_get_with_timeline)
+    ]
     duration = call.duration_seconds
     return {
+        "timeline": timeline,
         "live": not call.is_final,
         "turns": turns,
         "tools": tools,

@@ -178,6 +178,7 @@ def test_a_member_watches_the_transcript_grow_and_ends_the_call_from_its_page(
     expect(page.locator(".call-summary")).to_contain_text("Completed")
     expect(page.locator(".call-record .live-turn--caller")).to_contain_text(CALLER_SAYS)
     expect(page.locator("[data-live-call]")).to_have_count(0)
+    page.screenshot(path=str(SCREENSHOTS / "live_monitor_after_the_call.png"), full_page=True)
     carrier.join()
     with tenant_context(alpha):
         ended = Call.objects.get(pk=call.pk)
@@ -191,6 +192,7 @@ def fake_twilio_rest_hung_up(carrier: Carrier) -> bool:
 
 def test_a_viewer_watches_a_live_call_with_no_button(page, alpha, live_call):
     call, carrier = live_call
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     log_in(page, make_admin(alpha, role=Role.VIEWER), host="alpha.localhost")
     page.goto(f"/admin/calls/call/{call.pk}/change/")
 
@@ -201,6 +203,8 @@ def test_a_viewer_watches_a_live_call_with_no_button(page, alpha, live_call):
     expect(page.get_by_role("button", name="Transfer")).to_have_count(0)
 
     # Narrow screens: the transcript stays readable.
+    page.screenshot(path=str(SCREENSHOTS / "live_monitor_viewer.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 800})
     expect(live.locator("[data-transcript]")).to_be_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
+    page.screenshot(path=str(SCREENSHOTS / "live_monitor_viewer_390.png"), full_page=True)

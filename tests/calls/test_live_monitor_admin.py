@@ -107,6 +107,22 @@ def test_an_ended_call_page_shows_the_conversation_the_tools_and_the_analysis(
     assert "01:14" in html  # the duration
 
 
+def test_the_call_page_shows_its_timeline_in_order(org_a, alpha, make_agent, make_member):
+    from calls.models import CallEvent
+
+    with alpha():
+        call = _call(make_agent(name="Front desk"))
+        CallEvent.objects.create(
+            call=call, kind="webhook", name="twilio.answer", payload={"CallSid": "CA1"}
+        )
+        CallEvent.objects.create(call=call, kind="info", name="media_stream_started")
+    html = _page(_client(org_a, make_member, "viewer"), call)
+
+    assert html.index("twilio.answer") < html.index("media_stream_started")
+    assert "CallSid: CA1" in html
+    assert "Carrier webhook" in html
+
+
 def test_a_member_ends_a_live_call_from_its_page(org_a, alpha, make_agent, make_member):
     with alpha():
         call = _call(make_agent(name="Front desk"))
