@@ -16,6 +16,7 @@ from agents.exceptions import AgentNotFound
 from agents.models import Agent, AgentVersion
 from agents.realtime.registry import provider_credentials
 from calls import lifecycle
+from calls.control import bridge_control_on_commit
 from calls.exceptions import (
     AgentUnavailable,
     AIProviderNotConfigured,
@@ -26,6 +27,7 @@ from calls.exceptions import (
 )
 from calls.metrics import CALLS_STARTED
 from calls.models import Call, CallDirection, CallEvent, CallStatus, EndReason, PhoneNumber
+from calls.models.calls import WEB_PROVIDER
 from calls.numbers import e164
 from calls.selectors import agent_is_available, call_get, caller_number_get, dnc_numbers_listed
 from calls.services._common import (
@@ -408,6 +410,10 @@ def call_end(*, call_id: int, end_reason: str = EndReason.AGENT_HANGUP) -> Call:
             at=timezone.now(),
             source="api",
         )
+        if call.provider == WEB_PROVIDER:
+            # No carrier hangs up a browser's call: its bridge is told to, and closes the
+            # stream (the browser's page sees the end).
+            bridge_control_on_commit(call_id=call.pk, action="hangup", end_reason=reason)
     return call
 
 

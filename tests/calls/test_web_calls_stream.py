@@ -115,6 +115,32 @@ async def test_a_web_stream_token_opens_the_stream_once(
     assert ended.status == "completed"
 
 
+async def test_an_operator_ending_a_web_call_closes_the_browsers_stream(
+    daphne, fake_openai, script, settings, org_a
+):
+    """No carrier hangs up a browser: ending the call (the API, the call's page) tells its
+    bridge, which closes the stream, rather than letting the agent talk on."""
+    from calls.services import call_end
+
+    settings.OPENAI_API_KEY = fake_openai.api_key
+    org = org_a
+    call, path = await sync_to_async(_start)(org)
+    client = BrowserMediaClient(daphne.ws_url + path)
+    async with client:
+        await wait_until(lambda: client.audio_received, what="greeting audio")
+        await wait_for_in_progress(org, call)
+
+        def end() -> Call:
+            with tenant_context(org):
+                return call_end(call_id=call.pk)
+
+        ended = await sync_to_async(end)()
+        assert (ended.status, ended.end_reason) == ("completed", "agent_hangup")
+        await wait_until(lambda: client.closed_at, what="the stream closed by the server")
+    final = await wait_for_final(org, call)
+    assert (final.status, final.end_reason) == ("completed", "agent_hangup")
+
+
 async def wait_for_in_progress(org: Organization, call: Call, *, tries: int = 200) -> Call:
     def read() -> Call:
         with tenant_context(org):
