@@ -138,8 +138,9 @@ class OrganizationConsoleAdmin(RoleAdminMixin, ModelAdmin):
 
     def _context(self, request: HttpRequest, *, title: str, tab: str, **extra: Any) -> dict:
         return {
+            # No ``opts``: the theme's header then reads the page's title, not the model's
+            # "Organizations > Organizations".
             **self.admin_site.each_context(request),
-            "opts": self.model._meta,
             "title": title,
             "tab": tab,
             "organization": current_tenant(),

@@ -146,6 +146,11 @@ def test_a_numbers_page_shows_its_carrier_urls_and_its_rules_fit(page, alpha, co
         .or_(page.locator('input[value="Weekday mornings"]'))
         .first
     ).to_be_visible()
+    overflow = page.locator("#rules-data").evaluate(
+        "table => table.getBoundingClientRect().width"
+        " - table.closest('.formset-wrapper').getBoundingClientRect().width"
+    )
+    assert overflow <= 2, f"the rules table is {overflow} px wider than its box at 1280"
     _screenshot(page, "test_number_page_1280")
 
     page.set_viewport_size({"width": 390, "height": 844})
