@@ -151,6 +151,8 @@ def test_a_numbers_page_shows_its_carrier_urls_and_its_rules_fit(page, alpha, co
         " - table.closest('.formset-wrapper').getBoundingClientRect().width"
     )
     assert overflow <= 2, f"the rules table is {overflow} px wider than its box at 1280"
+    agent_width = page.locator("#rules-data .field-agent select").first.bounding_box()["width"]
+    assert agent_width >= 110, agent_width  # the rule's agent stays readable
     _screenshot(page, "test_number_page_1280")
 
     page.set_viewport_size({"width": 390, "height": 844})
