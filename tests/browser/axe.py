@@ -35,13 +35,14 @@ class Violation:
     # axe's own explanation for the first element ("Element has insufficient color contrast
     # of 3.2 (foreground color: #9ca3af, ...)"), which says what to change.
     summary: str
+    html: str  # the first element's HTML (its first 200 characters): its classes, its text
 
     def describe(self) -> str:
         elements = "\n".join(f"      {target}" for target in self.targets[:10])
         more = f"\n      … and {len(self.targets) - 10} more" if len(self.targets) > 10 else ""
         return (
             f"  [{self.impact}] {self.rule}: {self.help} ({self.help_url})\n"
-            f"    {self.summary}\n{elements}{more}"
+            f"    {self.summary}\n      {self.html}\n{elements}{more}"
         )
 
 
@@ -68,6 +69,7 @@ def axe_violations(page, *, context: str | None = None) -> list[Violation]:
                 help_url=violation["helpUrl"].split("?")[0],
                 targets=tuple(json.dumps(node["target"]) for node in nodes),
                 summary=(nodes[0].get("failureSummary") or "").replace("\n", " ") if nodes else "",
+                html=nodes[0].get("html", "")[:200] if nodes else "",
             )
         )
     return found
