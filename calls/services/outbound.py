@@ -48,6 +48,7 @@ from voiceagents.tenancy import current_schema_name
 
 __all__ = [
     "CallSetup",
+    "ai_provider_check",
     "call_dial_check",
     "call_end",
     "call_initiate",
@@ -177,10 +178,15 @@ def call_dial_check(*, agent: Agent, phone_number: PhoneNumber) -> None:
     alone. Raises at once what the call would otherwise fail with in the background: 503,
     saying what to set. (The number itself was checked when it was chosen: ours, voice.)"""
     carrier_client(phone_number.provider)
+    ai_provider_check(agent=agent)
+
+
+def ai_provider_check(*, agent: Agent) -> None:
+    """The agent's AI provider has a usable key (the organization's own or the platform's),
+    as the media bridge will need: else 503, the message saying which to add or set."""
     try:
         provider_credentials(agent.ai_provider)
     except CredentialMissing as exc:
-        # The organization's own key or the platform's: the message says which to add or set.
         raise AIProviderNotConfigured(
             exc.message,
             details={**exc.details, "ai_provider": agent.ai_provider, "agent_id": agent.pk},

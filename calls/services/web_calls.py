@@ -18,17 +18,15 @@ from django.db import transaction
 
 from agents.exceptions import AgentNotFound
 from agents.models import Agent
-from agents.realtime.registry import provider_credentials
-from calls.exceptions import AIProviderNotConfigured
 from calls.metrics import CALLS_STARTED
 from calls.models import Call, CallDirection, CallEvent, CallStatus
 from calls.models.calls import WEB_PROVIDER
 from calls.selectors import current_organization
 from calls.services._common import _agent_version, _concurrency_check
+from calls.services.outbound import ai_provider_check
 from calls.services.timeline import _event
 from calls.stream_tokens import stream_token_issue
 from calls.telephony.urls import media_stream_url
-from integrations.exceptions import CredentialMissing
 from organizations.models import Membership, Role, User
 from voiceagents.exceptions import PermissionDenied
 from voiceagents.tenancy import current_schema_name
@@ -64,13 +62,7 @@ def web_call_start(*, agent: Agent, user: User) -> WebCall:
         raise PermissionDenied("Viewers cannot start calls: ask an admin for the member role.")
     if not Agent.objects.alive().filter(pk=agent.pk).exists():
         raise AgentNotFound()
-    try:
-        provider_credentials(agent.ai_provider)
-    except CredentialMissing as exc:
-        raise AIProviderNotConfigured(
-            exc.message,
-            details={**exc.details, "ai_provider": agent.ai_provider, "agent_id": agent.pk},
-        ) from None
+    ai_provider_check(agent=agent)
     with transaction.atomic():
         _concurrency_check()
         call = Call.objects.create(

@@ -150,13 +150,9 @@ def alpha_url(browser_server) -> str:
     return f"http://alpha.localhost:{browser_server.port}"
 
 
-@pytest.fixture
-def page(request, chromium, console, alpha_url) -> Iterator:
-    """A fresh context and page (1280x800) on alpha's domain. After the test: a screenshot,
-    and no console errors."""
-    context = chromium.new_context(viewport=VIEWPORT, base_url=alpha_url)
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
+def console_watch(page, console: Console) -> None:
+    """Note on ``console`` what goes wrong on ``page``: console errors, uncaught exceptions,
+    answers of 400 and above and failed requests."""
     page.on(
         "console",
         lambda message: (
@@ -181,6 +177,16 @@ def page(request, chromium, console, alpha_url) -> Iterator:
         "requestfailed",
         lambda request: console.errors.append(f"request failed: {request.url} {request.failure}"),
     )
+
+
+@pytest.fixture
+def page(request, chromium, console, alpha_url) -> Iterator:
+    """A fresh context and page (1280x800) on alpha's domain. After the test: a screenshot,
+    and no console errors."""
+    context = chromium.new_context(viewport=VIEWPORT, base_url=alpha_url)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    console_watch(page, console)
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)

@@ -28,7 +28,7 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     VIEWPORT,
     WAIT_MS,
-    Console,
+    console_watch,
     log_in,
     make_admin,
 )
@@ -105,7 +105,7 @@ def talk_page(request, media_browser, talk_server, console) -> Iterator:
     )
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
-    watch(page, console)
+    console_watch(page, console)
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -114,28 +114,6 @@ def talk_page(request, media_browser, talk_server, console) -> Iterator:
         context.close()
     unexpected = console.unexpected()
     assert not unexpected, "the browser logged errors:\n" + "\n".join(unexpected)
-
-
-def watch(page, console: Console) -> None:
-    page.on(
-        "console",
-        lambda message: (
-            console.errors.append(
-                f"console.{message.type}: {message.text} at {message.location.get('url')}"
-            )
-            if message.type == "error"
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: console.errors.append(f"uncaught: {error}"))
-    page.on(
-        "response",
-        lambda response: (
-            console.errors.append(f"HTTP {response.status}: {response.url}")
-            if response.status >= 400
-            else None
-        ),
-    )
 
 
 def front_desk(org):
